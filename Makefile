@@ -1,0 +1,36 @@
+# Fathom — set-up, run, test. `make run` and `make test` install into .venv when needed.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+REPO   ?= .
+
+.PHONY: install run test bench lint clean
+
+install: $(STAMP)
+
+# torch first, pinned to the local CPU build, so nothing later pulls a CUDA build.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: install
+	$(BIN)/fathom index $(REPO)
+	$(BIN)/fathom map --repo $(REPO) --tokens 1024
+	$(BIN)/fathom search "personalised pagerank over the symbol graph" --repo $(REPO) --limit 5
+
+# pytest exits 5 when it collects nothing: that fails the target like any other error.
+test: install
+	$(BIN)/python -m pytest -q -n 2
+
+bench: install
+	$(BIN)/python bench/index.py
+	$(BIN)/python bench/niah.py
+
+lint: install
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) .fathom build *.egg-info

@@ -1,0 +1,1 @@
+"""Fathom's presentation layer: the `fathom` CLI, the TUI and the CI bot."""

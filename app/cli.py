@@ -1,0 +1,22 @@
+"""The ``fathom`` command line: one typer app, one sub-module per family of commands."""
+
+from __future__ import annotations
+
+import typer
+
+from app.commands import doctor, repo
+
+app = typer.Typer(
+    name="fathom",
+    help="Understand whole code repositories and change them safely, with DeepSeek V4 inside.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+repo.register(app)
+doctor.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

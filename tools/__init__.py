@@ -1,0 +1,1 @@
+"""Fathom's repository engine: files, parsing, index, rank, search, pack, git."""

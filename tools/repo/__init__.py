@@ -1,0 +1,1 @@
+"""Whole-repository understanding: discover, parse, index, rank, map, search and pack."""

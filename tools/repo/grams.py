@@ -1,0 +1,61 @@
+"""Words and hashed n-grams of identifiers and string literals, for exact lookup.
+
+``ConnectionPool``, ``connection_pool`` and the phrase "connection pool" all normalise to
+the same words, so a question in plain language finds the identifier.  Each n-gram is
+hashed to a signed 64-bit key: one key is one B-tree seek in the index, whatever its text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+_WORD_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+_TOKEN_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+")
+MAX_GRAM = 3
+STOPWORDS = frozenset(
+    "a an and are as at be by can do does for from how i in is it its of on or that the "
+    "this to was what when where which who why will with".split()
+)
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words of ``text``, splitting identifiers at case and underscore changes."""
+    return [w.lower() for token in _TOKEN_RE.findall(text) for w in _WORD_RE.findall(token)]
+
+
+def gram_key(gram: str) -> int:
+    """Signed 64-bit hash of a normalised gram (fits an SQLite INTEGER)."""
+    digest = hashlib.blake2b(gram.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def identifier_grams(name: str) -> set[str]:
+    """Grams under which an identifier is found: itself (lower-cased) and its word phrase."""
+    grams = {name.lower()}
+    parts = words(name)
+    if len(parts) > 1:
+        grams.add(" ".join(parts))
+    return grams
+
+
+def phrase_grams(text: str, max_n: int = MAX_GRAM) -> set[str]:
+    """Word n-grams (n ≤ ``max_n``) of free text, dropping unigrams that are stopwords."""
+    parts = words(text)
+    grams: set[str] = set()
+    for n in range(1, max_n + 1):
+        for i in range(len(parts) - n + 1):
+            gram = parts[i : i + n]
+            if n == 1 and (gram[0] in STOPWORDS or len(gram[0]) < 2):
+                continue
+            grams.add(" ".join(gram))
+    return grams
+
+
+def query_grams(query: str) -> dict[str, int]:
+    """Grams to look up for a query, each with its length in words (longer is stronger)."""
+    grams = {g: len(g.split()) for g in phrase_grams(query)}
+    for token in _TOKEN_RE.findall(query):
+        if len(token) > 1 and token.lower() not in STOPWORDS:
+            grams.setdefault(token.lower(), max(1, len(words(token))))
+    return grams

@@ -1,0 +1,460 @@
+"""Pack a whole repository into one model context within an exact token budget.
+
+Layout (deterministic, so the same repository always packs to the same bytes):
+docs and configuration first, then the other files by structural rank, then the files
+changed recently (uncommitted, or in the last commits), the most recent last — so an
+edit, which usually touches a recent file, invalidates only the tail of a model's KV
+cache.  The query never reorders the layout: it only decides, when the budget is short,
+which files are shown whole, which by their signatures, and which are only listed.
+Secrets are never packed; the manifest says, per file, what was included and why not.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import sqlite3
+import tempfile
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path, PurePosixPath
+
+from tools.git import GitError, recently_changed, repo_root
+from tools.repo.extract import git_blob_sha
+from tools.repo.files import decode_text
+from tools.repo.index import RepoIndex
+from tools.repo.rank import RankQuery, rank
+from tools.repo.repomap import INDENT
+from tools.repo.store import connect, db_path
+from tools.repo.tokens import SegmentCounter
+
+MANIFEST_VERSION = 1
+RECENT_COMMITS = 10
+# At most this many recent files go to the tail, and commits touching more than
+# BULK_COMMIT_FILES files (an import, a mass reformat) are not "recent work".
+RECENT_MAX = 32
+BULK_COMMIT_FILES = 50
+# A file whose size suggests more tokens than are left is not tokenized to check: at
+# fewer than this many bytes per token it would be cheaper to count (rare for code).
+BYTES_PER_TOKEN_FLOOR = 6
+COUNT_BATCH = 64
+# At most this share of the budget goes to the signature skeleton before whole files.
+SKELETON_SHARE = 0.3
+DOC_SUFFIXES = {".md", ".rst", ".txt", ".adoc", ".org"}
+CONFIG_NAMES = {
+    "pyproject.toml", "setup.cfg", "setup.py", "package.json", "tsconfig.json", "Cargo.toml",
+    "go.mod", "Makefile", "CMakeLists.txt", "Dockerfile", "docker-compose.yml", "pom.xml",
+    "build.gradle", "build.gradle.kts", "Gemfile", "composer.json", "tox.ini", "noxfile.py",
+    "requirements.txt", ".pre-commit-config.yaml", "mkdocs.yml",
+}
+CONFIG_SUFFIXES = {".toml", ".cfg", ".ini", ".yaml", ".yml"}
+
+
+@dataclass(frozen=True, slots=True)
+class PackOptions:
+    """How to pack.
+
+    Attributes:
+        budget: the most tokens the packed text may hold (V4 tokenizer, exact).
+        query: what the context is for; decides which files are shown whole.
+        focus: paths that must be shown whole first if they fit.
+        recent_commits: files touched by this many last commits go to the tail.
+    """
+
+    budget: int = 1_000_000
+    query: str = ""
+    focus: tuple[str, ...] = ()
+    recent_commits: int = RECENT_COMMITS
+
+
+@dataclass(slots=True)
+class ManifestEntry:
+    """One file of the repository and what the pack did with it."""
+
+    path: str
+    blob: str | None
+    tokens: int
+    mode: str            # "full" | "signatures" | "omitted"
+    reason: str | None
+    section: str         # "docs" | "ranked" | "recent" | "skipped"
+
+
+@dataclass(slots=True)
+class Pack:
+    """A packed repository: the text and its manifest."""
+
+    root: str
+    budget: int
+    query: str
+    text: str
+    total_tokens: int
+    entries: list[ManifestEntry] = field(default_factory=list)
+
+    def manifest(self) -> dict[str, object]:
+        """The manifest as JSON-ready data."""
+        modes = ("full", "signatures", "omitted")
+        counts = {m: sum(e.mode == m for e in self.entries) for m in modes}
+        return {
+            "version": MANIFEST_VERSION,
+            "root": self.root,
+            "budget": self.budget,
+            "query": self.query,
+            "total_tokens": self.total_tokens,
+            "counts": counts,
+            "files": [asdict(e) for e in self.entries],
+        }
+
+
+@dataclass(slots=True)
+class _File:
+    """An indexed file as the packer sees it."""
+
+    path: str
+    sha: str | None
+    reason: str | None                      # why it can never be packed, if so
+    section: str = "ranked"
+    signature_lines: list[str] = field(default_factory=list)
+    mode: str = "omitted"
+
+
+def pack_repository(index: RepoIndex, options: PackOptions = PackOptions()) -> Pack:
+    """Pack the (already updated) index's repository within ``options.budget`` tokens."""
+    conn = index.connect()
+    try:
+        files = _load_files(conn)
+        recent = _recent(index.root, options.recent_commits, files)
+        order = _layout(conn, files, recent)
+        priority = _priority(conn, files, recent, options)
+        counter = _CachedCounter(index.root, conn)
+        segments = _Segments(index.root, files, counter)
+        _choose_modes(files, order, priority, segments, options.budget)
+        text, total = segments.assemble(order)
+        counter.save()
+    finally:
+        conn.close()
+    entries = [
+        ManifestEntry(
+            f.path, f.sha, segments.tokens_of(f), f.mode, segments.reason_of(f), f.section
+        )
+        for f in (files[p] for p in order + sorted(p for p in files if p not in set(order)))
+    ]
+    return Pack(str(index.root), options.budget, options.query, text, total, entries)
+
+
+def write_pack(pack: Pack, out: Path, manifest: Path | None = None) -> None:
+    """Write the packed text (and manifest) atomically: a temp file, then a rename."""
+    _atomic_write(out, pack.text)
+    if manifest is not None:
+        _atomic_write(manifest, json.dumps(pack.manifest(), indent=1) + "\n")
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so readers see the old file or the new, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _load_files(conn: sqlite3.Connection) -> dict[str, _File]:
+    """Every file the index knows, with the reason it can never be packed, if any."""
+    files: dict[str, _File] = {}
+    for path, sha, skip, secret in conn.execute(
+        "SELECT f.path, b.sha, f.skip_reason, b.secret FROM files f "
+        "LEFT JOIN blobs b ON b.id = f.blob_id ORDER BY f.path"
+    ):
+        reason = skip or secret
+        files[path] = _File(path, sha, reason, "skipped" if reason else "ranked")
+    return files
+
+
+def _recent(root: Path, commits: int, files: dict[str, _File]) -> list[str]:
+    """Packable files changed recently, least recent first (the most recent goes last)."""
+    try:
+        top = repo_root(root)
+        changed = recently_changed(top, commits, max_files_per_commit=BULK_COMMIT_FILES)
+    except GitError:
+        return []
+    prefix = "" if top == root else root.relative_to(top).as_posix() + "/"
+    local = [p[len(prefix):] for p in changed if p.startswith(prefix)]
+    packable = [p for p in local if p in files and files[p].reason is None]
+    return list(reversed(packable[:RECENT_MAX]))
+
+
+def is_doc_or_config(path: str) -> bool:
+    """Documentation and configuration: packed first, as the map to everything else."""
+    pure = PurePosixPath(path)
+    if pure.name in CONFIG_NAMES or pure.name.upper().startswith(("README", "CONTRIBUTING")):
+        return True
+    top_level = len(pure.parts) == 1
+    in_docs = pure.parts[0].lower() in {"doc", "docs", "documentation"}
+    return (pure.suffix.lower() in DOC_SUFFIXES and (top_level or in_docs)) or (
+        top_level and pure.suffix.lower() in CONFIG_SUFFIXES
+    )
+
+
+def _doc_order(path: str) -> tuple[bool, bool, int, str]:
+    """README first (the plain one before variants), then shallow before deep."""
+    name = PurePosixPath(path).name.upper()
+    plain_readme = name.split(".")[0] == "README" and name.count(".") <= 1
+    return (not name.startswith("README"), not plain_readme, path.count("/"), path)
+
+
+def _layout(conn: sqlite3.Connection, files: dict[str, _File], recent: list[str]) -> list[str]:
+    """The stable order of packable files: docs/config, ranked, recent."""
+    recent_set = set(recent)
+    packable = [p for p, f in files.items() if f.reason is None and p not in recent_set]
+    docs = sorted((p for p in packable if is_doc_or_config(p)), key=_doc_order)
+    doc_set = set(docs)
+    # Ranked without the recent files, so editing one of them cannot reorder the middle.
+    ranking = rank(conn, RankQuery(), exclude=recent_set | doc_set)
+    ranked = [p for p in ranking.file_order() if p in files]
+    unranked = sorted(set(packable) - doc_set - set(ranked))
+    for path in docs:
+        files[path].section = "docs"
+    for path in recent:
+        files[path].section = "recent"
+    _attach_signatures(conn, files)
+    return docs + ranked + unranked + recent
+
+
+def _priority(
+    conn: sqlite3.Connection, files: dict[str, _File], recent: list[str], options: PackOptions
+) -> list[str]:
+    """Who gets the budget first: focus, what the query names, recent work, top docs, rank."""
+    ranking = rank(conn, RankQuery(options.query, options.focus))
+    named = [d.path for d in ranking.definitions if d.name in ranking.mentioned]
+    top_docs = [p for p, f in files.items() if f.section == "docs" and "/" not in p]
+    first = [p for p in options.focus if p in files] + named + list(reversed(recent)) + top_docs
+    rest = ranking.file_order() + sorted(files)
+    return [p for p in dict.fromkeys(first + rest) if files[p].reason is None]
+
+
+def _attach_signatures(conn: sqlite3.Connection, files: dict[str, _File]) -> None:
+    """Give every file its outline as map lines (for signatures mode).
+
+    The outline is the file's API: top-level definitions and their members, without
+    fields and without definitions nested in functions or inner classes.
+    """
+    by_sha: dict[str, list[str]] = {}
+    rows = conn.execute(
+        "SELECT b.sha, d.line, d.scope, d.signature, d.name FROM defs d "
+        "JOIN blobs b ON b.id = d.blob_id WHERE d.kind != 'field' "
+        "AND (d.scope IS NULL OR instr(d.scope, '.') = 0) ORDER BY b.sha, d.line, d.name"
+    )
+    for sha, line, scope, signature, name in rows:
+        depth = 1 if scope else 0
+        by_sha.setdefault(sha, []).append(f"{line}│{INDENT * depth}{signature or name}\n")
+    for f in files.values():
+        if f.sha:
+            f.signature_lines = by_sha.get(f.sha, [])
+
+
+class _CachedCounter(SegmentCounter):
+    """Segment counts remembered in the index database across runs."""
+
+    def __init__(self, root: Path, conn: sqlite3.Connection) -> None:
+        super().__init__()
+        self._root = root
+        self._conn = conn
+        self._stored: dict[str, int] = {}
+        self._new: dict[str, int] = {}
+
+    def stored(self, key: str) -> int | None:
+        """A count saved by an earlier pack, by key."""
+        if key not in self._stored:
+            row = self._conn.execute(
+                "SELECT tokens FROM token_counts WHERE key = ?", (key,)
+            ).fetchone()
+            self._stored[key] = row[0] if row else -1
+        value = self._stored[key]
+        return None if value < 0 else value
+
+    def remember(self, key: str, tokens: int) -> None:
+        """Keep a new count to save at the end of the pack."""
+        self._stored[key] = tokens
+        self._new[key] = tokens
+
+    def save(self) -> None:
+        """Store the new counts (best effort: a busy database only loses the cache)."""
+        if not self._new:
+            return
+        try:
+            writer = connect(db_path(self._root))
+            with writer:
+                writer.executemany(
+                    "INSERT OR REPLACE INTO token_counts VALUES (?, ?)", self._new.items()
+                )
+            writer.close()
+        except sqlite3.OperationalError:
+            return
+
+
+class _Segments:
+    """The text segments of each file in each mode, and their exact token counts."""
+
+    def __init__(self, root: Path, files: dict[str, _File], counter: _CachedCounter) -> None:
+        self.root = root
+        self.files = files
+        self.counter = counter
+        self.full_tokens: dict[str, int] = {}
+        self.changed: dict[str, str] = {}  # path → why its content could not be packed
+
+    def preamble(self) -> str:
+        """The first segment: which repository this is."""
+        return f'<repository name="{html.escape(self.root.name)}">\n'
+
+    def omitted_line(self, f: _File) -> str:
+        """The line listing an omitted file."""
+        return f"- {f.path}: {self.reason_of(f) or 'budget'}\n"
+
+    def signatures(self, f: _File) -> str:
+        """The file shown by its definitions' signatures."""
+        head = f'<file path="{html.escape(f.path)}" mode="signatures">\n'
+        return head + "".join(f.signature_lines) + "</file>\n"
+
+    def full(self, f: _File) -> str | None:
+        """The whole file, or None if it changed since it was indexed."""
+        try:
+            data = (self.root / f.path).read_bytes()
+        except OSError as error:
+            self.changed[f.path] = f"unreadable: {error.strerror or error}"
+            return None
+        if git_blob_sha(data) != f.sha:
+            self.changed[f.path] = "changed since indexing; run `fathom index`"
+            return None
+        text, _ = decode_text(data)
+        if text and not text.endswith("\n"):
+            text += "\n"
+        return f'<file path="{html.escape(f.path)}">\n{text}</file>\n'
+
+    def count_full(self, batch: Iterable[_File]) -> None:
+        """Exact counts of the full segments of ``batch`` (cached, tokenized in parallel)."""
+        todo: dict[str, str] = {}
+        for f in batch:
+            key = f"{f.sha}:full:{f.path}"
+            stored = self.counter.stored(key)
+            if stored is not None:
+                self.full_tokens[f.path] = stored
+            elif f.path not in self.full_tokens and f.path not in self.changed:
+                segment = self.full(f)
+                if segment is not None:
+                    todo[f.path] = segment
+        self.counter.prime(todo.values())
+        for path, segment in todo.items():
+            f = self.files[path]
+            tokens = self.counter.of(segment)
+            self.full_tokens[path] = tokens
+            self.counter.remember(f"{f.sha}:full:{path}", tokens)
+
+    def tokens_of(self, f: _File) -> int:
+        """Tokens the file takes in the pack in its chosen mode."""
+        if f.mode == "full":
+            return self.full_tokens[f.path]
+        if f.mode == "signatures":
+            return self.counter.of(self.signatures(f))
+        return self.counter.of(self.omitted_line(f))
+
+    def reason_of(self, f: _File) -> str | None:
+        """Why the file is not shown whole (None when it is)."""
+        if f.mode == "full":
+            return None
+        if f.reason:
+            return f.reason
+        if f.path in self.changed:
+            return self.changed[f.path]
+        return "budget: signatures only" if f.mode == "signatures" else "budget"
+
+    def assemble(self, order: list[str]) -> tuple[str, int]:
+        """The packed text and its exact token count (the sum of its segments' counts)."""
+        parts = [self.preamble()]
+        total = self.counter.of(parts[0])
+        omitted = []
+        for path in order + sorted(p for p in self.files if p not in set(order)):
+            f = self.files[path]
+            segment = self.full(f) if f.mode == "full" else None
+            if f.mode == "full" and segment is None:
+                f.mode = "omitted"  # changed on disk while packing
+            if segment is not None:
+                parts.append(segment)
+            elif f.mode == "signatures":
+                parts.append(self.signatures(f))
+            else:
+                omitted.append(self.omitted_line(f))
+            if f.mode != "omitted":
+                total += self.tokens_of(f)
+        parts += ["<omitted>\n", *omitted, "</omitted>\n"]
+        total += self.counter.count(["<omitted>\n", *omitted, "</omitted>\n"])
+        return "".join(parts), total
+
+
+def _choose_modes(
+    files: dict[str, _File],
+    order: list[str],
+    priority: list[str],
+    segments: _Segments,
+    budget: int,
+) -> None:
+    """Decide each file's mode, by priority, so the total stays within ``budget``.
+
+    Whole files first, up to (1 - SKELETON_SHARE) of the budget; then the signatures of
+    the files still only listed; then whatever room is left goes to more whole files and
+    more signatures, each pass in priority order.
+    """
+    counter = segments.counter
+    fixed = [segments.preamble(), "<omitted>\n", "</omitted>\n"]
+    every = list(files.values())
+    used = counter.count(fixed) + counter.count(segments.omitted_line(f) for f in every)
+    if used > budget:
+        raise ValueError(
+            f"budget of {budget} tokens cannot even list the repository's {len(files)} files "
+            f"({used} tokens): raise --budget"
+        )
+    ordered = [files[p] for p in priority]
+    used = _upgrade_full(ordered, segments, used, int(budget * (1 - SKELETON_SHARE)))
+    used = _upgrade_signatures(ordered, segments, used, budget)
+    used = _upgrade_full(ordered, segments, used, budget)
+    _upgrade_signatures(ordered, segments, used, budget)
+
+
+def _upgrade_full(ordered: list[_File], segments: _Segments, used: int, limit: int) -> int:
+    """Show files whole, in order, while the total stays ≤ limit."""
+    for start in range(0, len(ordered), COUNT_BATCH):
+        batch = [f for f in ordered[start : start + COUNT_BATCH] if f.mode != "full"]
+        segments.count_full([f for f in batch if _may_fit(segments, f, limit - used)])
+        for f in batch:
+            full_cost = segments.full_tokens.get(f.path)
+            current = segments.tokens_of(f)
+            if full_cost is not None and used - current + full_cost <= limit:
+                f.mode = "full"
+                used += full_cost - current
+        if limit - used <= 0:
+            break
+    return used
+
+
+def _upgrade_signatures(ordered: list[_File], segments: _Segments, used: int, limit: int) -> int:
+    """Show listed files by their signatures, in order, while the total stays ≤ limit."""
+    for f in ordered:
+        if f.mode != "omitted" or not f.signature_lines:
+            continue
+        cost = segments.counter.of(segments.signatures(f)) - segments.tokens_of(f)
+        if used + cost <= limit:
+            f.mode = "signatures"
+            used += cost
+    return used
+
+
+def _may_fit(segments: _Segments, f: _File, left: int) -> bool:
+    """Whether the file's size leaves any chance its full text fits in ``left`` tokens."""
+    try:
+        size = (segments.root / f.path).stat().st_size
+    except OSError:
+        return False
+    return size <= left * BYTES_PER_TOKEN_FLOOR
