@@ -8,6 +8,7 @@ for secrets, parse with tree-sitter, cut search spans and hash lookup grams.  It
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 from bisect import bisect_right
@@ -178,7 +179,13 @@ def _extract_chunk(
 ) -> list[ExtractedFile]:
     """Worker entry point: extract one chunk of files."""
     root, files, known, options = args
-    return [extract_file(root, f, known, options) for f in files]
+    # Results are kept until the chunk returns: the cyclic collector would only re-scan
+    # them (half a second on a large repository) and find nothing to free.
+    gc.disable()
+    try:
+        return [extract_file(root, f, known, options) for f in files]
+    finally:
+        gc.enable()
 
 
 def _drop_duplicate_blobs(results: list[ExtractedFile]) -> list[ExtractedFile]:

@@ -237,7 +237,15 @@ def _signature(source: bytes, node: Node, body: list[Node] | None, broken: bool)
     limit = min(node.end_byte, start + _MAX_BYTES)
     body_node = None if broken else body[0] if body else node.child_by_field_name("body")
     if body_node is not None and start < body_node.start_byte:
-        text = source[start : min(body_node.start_byte, limit)].decode("utf-8", "replace")
+        # End at the last real token before the body: comments there are not the header.
+        end = body_node.start_byte
+        for child in node.children:
+            if child.end_byte > body_node.start_byte:
+                end = body_node.start_byte if child.start_byte < body_node.start_byte else end
+                break
+            if not child.is_extra:
+                end = child.end_byte
+        text = source[start : min(end, limit)].decode("utf-8", "replace")
         return " ".join(text.split())[:MAX_TEXT]
     newline = source.find(b"\n", start, limit)
     text = source[start : newline if newline != -1 else limit].decode("utf-8", "replace")

@@ -83,7 +83,9 @@ def test_binary_huge_broken_and_non_utf8_files(make_tree) -> None:
     assert stats.files == 2
     assert stats.decode_errors == {"latin1.py": 1}
     with index.connect() as conn:
-        reasons = dict(conn.execute("SELECT path, skip_reason FROM files WHERE skip_reason IS NOT NULL"))
+        reasons = dict(conn.execute(
+            "SELECT path, skip_reason FROM files WHERE skip_reason IS NOT NULL"
+        ))
     assert reasons["logo.png"] == "binary"
     assert reasons["huge.py"].startswith("too large")
     assert _names(index, "menu") == [("latin1.py", 2)]

@@ -18,7 +18,7 @@ SECRET = "AKIAIOSFODNN7EXAMPLE"
 def _module(i: int) -> str:
     """A module that defines a class and calls into its neighbours."""
     calls = "\n".join(f"    value += helper_{j}(value)" for j in (i - 1, i - 2) if j >= 0)
-    notes = "".join(f"# Note {k} on widget {i}: grows by {i * k} units per step.\n" for k in range(6))
+    notes = "".join(f"# Note {k} on widget {i}: grows by {i * k} units.\n" for k in range(6))
     return (
         f'"""Module {i}: part of the generated package."""\n\n{notes}\n'
         f"class Widget{i}:\n"

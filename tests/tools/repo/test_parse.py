@@ -433,3 +433,9 @@ def test_language_for_path(path: str, language: str) -> None:
 @pytest.mark.parametrize("path", ["README", "notes.txt", ".gitignore", "Makefile", "a.", ""])
 def test_language_for_path_unknown(path: str) -> None:
     assert language_for_path(path) is None
+
+
+def test_signature_stops_before_comments_between_header_and_body() -> None:
+    source = b"class A:\n    def f(self) -> int:  # why\n        # more notes\n        return 1\n"
+    signatures = [d.signature for d in parse_source(source, "python").definitions]
+    assert signatures == ["class A:", "def f(self) -> int:"]

@@ -1,0 +1,139 @@
+"""Benchmark the repository engine on a real repository, against aider's RepoMap.
+
+Each step runs the `fathom` CLI in a new process (as a user would), on a fresh git
+checkout of SQLAlchemy's source: cold index, warm no-op update, one-file update, map
+of 1k and 64k tokens, 1M-token pack (twice, to check the bytes are identical).  When
+aider-chat is installed in its own venv (AIDER_PYTHON, default /tmp/aider-venv), its
+RepoMap is timed on the same tree in the same run and the ratios are printed.
+Results go to bench/results/index.json.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.corpus import checkout  # noqa: E402
+from tools.repo.tokens import v4_tokenizer_path  # noqa: E402
+
+BIN = Path(sys.executable).parent
+RESULTS = Path(__file__).parent / "results" / "index.json"
+AIDER_PYTHON = Path(os.environ.get("AIDER_PYTHON", "/tmp/aider-venv/bin/python"))
+EDITED = "lib/sqlalchemy/orm/session.py"
+
+
+def fathom(*args: str) -> tuple[float, str]:
+    """Run the fathom CLI; return wall seconds and stdout."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [str(BIN / "fathom"), *args], capture_output=True, text=True, check=True
+    )
+    return time.perf_counter() - started, done.stdout
+
+
+def aider(root: Path, tokens: int) -> dict[str, float]:
+    """One aider RepoMap run in a new process."""
+    done = subprocess.run(
+        [str(AIDER_PYTHON), str(Path(__file__).parent / "aider_repomap.py"), str(root),
+         str(tokens), str(v4_tokenizer_path())],
+        capture_output=True, text=True, check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def touch(root: Path) -> None:
+    """Change one file the way an editor would."""
+    path = root / EDITED
+    path.write_text(path.read_text() + f"\n# edited at {time.time_ns()}\n")
+
+
+def measure_fathom(root: Path) -> dict[str, object]:
+    """Every fathom step, timed."""
+    out = root.parent / "out"
+    results: dict[str, object] = {}
+    seconds, stdout = fathom("index", str(root), "--json")
+    stats = json.loads(stdout)
+    results["cold_index_s"] = seconds
+    results["index"] = {k: stats[k] for k in ("files", "definitions", "references", "parsed")}
+    results["noop_update_s"], _ = fathom("index", str(root), "--json")
+    time.sleep(2.1)  # let the mtime of the last indexing age past git's racy window
+    touch(root)
+    results["one_file_update_s"], stdout = fathom("index", str(root), "--json")
+    results["one_file_parsed"] = json.loads(stdout)["parsed"]
+    for tokens in (1024, 65536):
+        seconds, stdout = fathom("map", "--repo", str(root), "--tokens", str(tokens), "--json")
+        results[f"map_{tokens}_s"] = seconds
+        results[f"map_{tokens}_tokens"] = json.loads(stdout)["tokens"]
+    digests = []
+    for run in (1, 2):
+        seconds, stdout = fathom(
+            "pack", str(root), "--budget", "1000000", "--out", str(out / "pack.txt"),
+            "--manifest", str(out / "manifest.json"), "--json",
+        )
+        summary = json.loads(stdout)
+        results[f"pack_1m_run{run}_s"] = seconds
+        digests.append(hashlib.sha256((out / "pack.txt").read_bytes()).hexdigest())
+    results["pack_1m_tokens"] = summary["total_tokens"]
+    results["pack_1m_counts"] = summary["counts"]
+    results["pack_deterministic"] = digests[0] == digests[1]
+    return results
+
+
+def measure_aider(root: Path) -> dict[str, object] | None:
+    """aider's RepoMap: cold 1k, cold 64k, and 1k in a new process after one edit."""
+    if not AIDER_PYTHON.exists():
+        return None
+    cache = root / ".aider.tags.cache.v4"
+    results: dict[str, object] = {}
+    for tokens in (1024, 65536):
+        shutil.rmtree(cache, ignore_errors=True)
+        run = aider(root, tokens)
+        results[f"cold_map_{tokens}_s"] = run["seconds"]
+        results[f"cold_map_{tokens}_tokens"] = run["tokens"]
+    touch(root)
+    results["map_1024_after_edit_s"] = aider(root, 1024)["seconds"]
+    return results
+
+
+def main() -> None:
+    """Run everything on one checkout and write the results."""
+    root = checkout()
+    try:
+        ours = measure_fathom(root)
+        theirs = measure_aider(root)
+    finally:
+        shutil.rmtree(root.parent, ignore_errors=True)
+    report: dict[str, object] = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "corpus": "sqlalchemy 2.0.36 sdist without built HTML, as a git repository",
+        "fathom": ours,
+        "aider": theirs,
+    }
+    if theirs:
+        report["ratios"] = {
+            "cold_index_vs_aider_cold_map_1k": theirs["cold_map_1024_s"] / ours["cold_index_s"],
+            "cold_index_plus_map_1k_vs_aider_cold_map_1k": theirs["cold_map_1024_s"]
+            / (ours["cold_index_s"] + ours["map_1024_s"]),
+            "map_64k_vs_aider_cold_map_64k": theirs["cold_map_65536_s"]
+            / (ours["cold_index_s"] + ours["map_65536_s"]),
+            "one_file_update_plus_map_vs_aider_after_edit": theirs["map_1024_after_edit_s"]
+            / (ours["one_file_update_s"] + ours["map_1024_s"]),
+        }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=1) + "\n")
+    print(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()
