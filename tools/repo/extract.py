@@ -12,6 +12,7 @@ import gc
 import hashlib
 import os
 from bisect import bisect_right
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -42,10 +43,11 @@ class BlobData:
     has_errors: bool
     secret: str | None
     definitions: list[Definition] = field(default_factory=list)
-    references: list[tuple[str, int]] = field(default_factory=list)  # (name, line)
+    references: list[tuple[str, int]] = field(default_factory=list)  # (name, count)
     spans: list[Span] = field(default_factory=list)
     span_texts: list[str] = field(default_factory=list)  # parallel to spans
-    grams: list[tuple[int, int]] = field(default_factory=list)  # (gram key, span start)
+    span_grams: list[list[str]] = field(default_factory=list)  # lookup keys, parallel to spans
+    span_defines: list[list[str]] = field(default_factory=list)  # keys of names defined there
 
 
 @dataclass(slots=True)
@@ -90,12 +92,14 @@ def analyse_blob(sha: str, path: str, language: str | None, data: bytes, text: s
     blob = BlobData(sha, language, len(lines), False, secret_reason(path, data))
     if blob.secret is not None:
         return blob  # nothing of a secret's content is kept
+    references: list[tuple[str, int]] = []
     literals: list[tuple[str, int]] = []
     if language in TAGGED_LANGUAGES:
         parsed = parse_source(data, language)
         blob.has_errors = parsed.has_errors
         blob.definitions = parsed.definitions
-        blob.references = [(r.name, r.line) for r in parsed.references]
+        references = [(r.name, r.line) for r in parsed.references]
+        blob.references = sorted(Counter(name for name, _ in references).items())
         literals = [(s.text, s.line) for s in parsed.strings]
     qualified = [
         (d.line, d.end_line, f"{d.scope}.{d.name}" if d.scope else d.name)
@@ -103,32 +107,42 @@ def analyse_blob(sha: str, path: str, language: str | None, data: bytes, text: s
     ]
     blob.spans = cut_spans(len(lines), qualified)
     blob.span_texts = ["\n".join(lines[s.start - 1 : s.end]) for s in blob.spans]
-    blob.grams = _span_grams(blob, literals)
+    blob.span_grams = _span_grams(blob, references, literals)
+    blob.span_defines = _span_defines(blob)
     return blob
 
 
-def _span_grams(blob: BlobData, literals: list[tuple[str, int]]) -> list[tuple[int, int]]:
-    """(gram key, span start) for every identifier and literal gram, once per span."""
+def _span_grams(
+    blob: BlobData, references: list[tuple[str, int]], literals: list[tuple[str, int]]
+) -> list[list[str]]:
+    """Lookup keys of every identifier and literal gram, per span."""
     starts = [s.start for s in blob.spans]
-    keys: set[tuple[int, int]] = set()
-    names = {(d.name, d.line) for d in blob.definitions} | set(blob.references)
+    keys: list[set[str]] = [set() for _ in starts]
+    names = {(d.name, d.line) for d in blob.definitions} | set(references)
     for name, line in names:
-        start = starts[bisect_right(starts, line) - 1]
-        keys.update((key, start) for key in _identifier_keys(name))
+        keys[bisect_right(starts, line) - 1].update(_identifier_keys(name))
     for literal, line in literals:
-        start = starts[bisect_right(starts, line) - 1]
-        keys.update((key, start) for key in _phrase_keys(literal))
-    return sorted(keys)
+        keys[bisect_right(starts, line) - 1].update(_phrase_keys(literal))
+    return [sorted(k) for k in keys]
+
+
+def _span_defines(blob: BlobData) -> list[list[str]]:
+    """Lookup keys of the names defined in each span."""
+    starts = [s.start for s in blob.spans]
+    keys: list[set[str]] = [set() for _ in starts]
+    for d in blob.definitions:
+        keys[bisect_right(starts, d.line) - 1].update(_identifier_keys(d.name))
+    return [sorted(k) for k in keys]
 
 
 @lru_cache(maxsize=1 << 16)
-def _identifier_keys(name: str) -> tuple[int, ...]:
+def _identifier_keys(name: str) -> tuple[str, ...]:
     """Lookup keys of an identifier (cached: names repeat across a repository)."""
     return tuple(gram_key(g) for g in identifier_grams(name))
 
 
 @lru_cache(maxsize=1 << 16)
-def _phrase_keys(text: str) -> tuple[int, ...]:
+def _phrase_keys(text: str) -> tuple[str, ...]:
     """Lookup keys of a short string literal's word n-grams.
 
     Prose (docstrings, long messages) is left to BM25: its n-grams would multiply the

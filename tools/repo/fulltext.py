@@ -1,8 +1,12 @@
-"""BM25 full-text search over code spans, with tantivy.
+"""The search index of code spans, with tantivy: BM25 over text, exact lookup of grams.
 
 Tantivy (a Rust search engine) is used rather than an in-memory BM25 such as bm25s
 because it updates incrementally — an edited file replaces only its own documents —
 and keeps its index on disk, so a one-file update costs milliseconds, not a rebuild.
+Each span is one document: its text (``body``, analysed into code words and stemmed),
+the hashed grams of its identifiers and string literals (``grams``, exact terms: the
+inverted index maps each 64-bit key to the spans holding it), and the grams of the names
+it defines (``defines``), which weigh more: a name is best answered by its definition.
 Documents are keyed by blob sha: a renamed file keeps its documents.
 """
 
@@ -23,6 +27,7 @@ CODE_WORD = r"\p{Lu}+[\p{Ll}\p{Lm}]*|[\p{Ll}\p{Lm}\p{Lo}]+|\p{N}+"
 _QUERY_WORD = re.compile(r"[^\W_]+")
 TOKENIZER = "code"
 WRITER_HEAP_BYTES = 128_000_000
+DEFINITION_BOOST = 3.0
 
 
 def _analyzer() -> tantivy.TextAnalyzer:
@@ -38,12 +43,14 @@ def _analyzer() -> tantivy.TextAnalyzer:
 
 @dataclass(frozen=True, slots=True)
 class SpanDoc:
-    """A span of one blob, as stored in the full-text index."""
+    """A span of one blob, as stored in the search index."""
 
     sha: str
     start: int
     end: int
     text: str
+    grams: list[str]
+    defines: list[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +69,8 @@ def _schema() -> tantivy.Schema:
     builder.add_integer_field("start", stored=True)
     builder.add_integer_field("end", stored=True)
     builder.add_text_field("body", stored=False, tokenizer_name=TOKENIZER)
+    builder.add_text_field("grams", stored=False, tokenizer_name="raw", index_option="basic")
+    builder.add_text_field("defines", stored=False, tokenizer_name="raw", index_option="basic")
     return builder.build()
 
 
@@ -71,7 +80,8 @@ class FullTextIndex:
     def __init__(self, path: Path) -> None:
         """Open (creating if needed) the index at ``path``."""
         path.mkdir(parents=True, exist_ok=True)
-        self._index = tantivy.Index(_schema(), path=str(path))
+        self._schema = _schema()
+        self._index = tantivy.Index(self._schema, path=str(path))
         self._index.register_tokenizer(TOKENIZER, _analyzer())
 
     def replace(self, remove: Iterable[str], add: Iterable[SpanDoc]) -> None:
@@ -84,9 +94,10 @@ class FullTextIndex:
         for sha in sorted(stale):
             writer.delete_documents_by_term("blob", sha)
         for doc in add:
-            writer.add_document(
-                tantivy.Document(blob=doc.sha, start=doc.start, end=doc.end, body=doc.text)
-            )
+            writer.add_document(tantivy.Document(
+                blob=doc.sha, start=doc.start, end=doc.end, body=doc.text, grams=doc.grams,
+                defines=doc.defines,
+            ))
         writer.commit()
         writer.wait_merging_threads()
 
@@ -100,11 +111,32 @@ class FullTextIndex:
         ]
         if not terms or limit <= 0:
             return []
+        return self._run(self._index.parse_query(" ".join(terms), ["body"]), limit)
+
+    def lookup(self, keys: dict[str, float], limit: int) -> list[TextHit]:
+        """Spans holding the most (and the rarest) of the gram ``keys``, each key weighted.
+
+        Scored by BM25 over the gram fields: a span scores for each key it holds, rare
+        keys count more, a key's weight (its n-gram length) multiplies its share, and a
+        key the span defines counts DEFINITION_BOOST times more.
+        """
+        if not keys or limit <= 0:
+            return []
+        clauses = [
+            (tantivy.Occur.Should, tantivy.Query.boost_query(
+                tantivy.Query.term_query(self._schema, field, key), weight * boost
+            ))
+            for key, weight in sorted(keys.items())
+            for field, boost in (("grams", 1.0), ("defines", DEFINITION_BOOST))
+        ]
+        return self._run(tantivy.Query.boolean_query(clauses), limit)
+
+    def _run(self, query: tantivy.Query, limit: int) -> list[TextHit]:
+        """Run a query on the latest committed state."""
         self._index.reload()
-        parsed = self._index.parse_query(" ".join(terms), ["body"])
         searcher = self._index.searcher()
         hits = []
-        for score, address in searcher.search(parsed, limit).hits:
+        for score, address in searcher.search(query, limit).hits:
             doc = searcher.doc(address)
             hits.append(TextHit(doc["blob"][0], doc["start"][0], doc["end"][0], float(score)))
         return hits

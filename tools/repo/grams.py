@@ -2,7 +2,8 @@
 
 ``ConnectionPool``, ``connection_pool`` and the phrase "connection pool" all normalise to
 the same words, so a question in plain language finds the identifier.  Each n-gram is
-hashed to a signed 64-bit key: one key is one B-tree seek in the index, whatever its text.
+hashed to a fixed 64-bit key (16 hex digits), so one lookup costs the same whatever the
+gram's length; the keys are the terms of the exact-lookup field of the search index.
 """
 
 from __future__ import annotations
@@ -24,10 +25,9 @@ def words(text: str) -> list[str]:
     return [w.lower() for token in _TOKEN_RE.findall(text) for w in _WORD_RE.findall(token)]
 
 
-def gram_key(gram: str) -> int:
-    """Signed 64-bit hash of a normalised gram (fits an SQLite INTEGER)."""
-    digest = hashlib.blake2b(gram.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
+def gram_key(gram: str) -> str:
+    """The 64-bit hash of a normalised gram, as 16 hex digits."""
+    return hashlib.blake2b(gram.encode(), digest_size=8).hexdigest()
 
 
 def identifier_grams(name: str) -> set[str]:

@@ -1,4 +1,4 @@
-"""Incremental repository index: files → blobs → definitions, references, spans, grams.
+"""Incremental repository index: files → blobs → definitions, references, spans.
 
 An update lists the files, re-reads only those whose stat signature changed, re-parses
 only content (git blob sha) the index has not seen, and writes everything in one
@@ -132,18 +132,17 @@ def _write_blobs(conn: sqlite3.Connection, extracted: list[ExtractedFile]) -> li
              for d in blob.definitions],
         )
         conn.executemany(
-            "INSERT INTO refs VALUES (?,?,?)", [(blob_id, n, ln) for n, ln in blob.references]
+            "INSERT INTO refs VALUES (?,?,?)", [(blob_id, n, c) for n, c in blob.references]
         )
         conn.executemany(
             "INSERT INTO spans VALUES (?,?,?,?)",
             [(blob_id, s.start, s.end, s.name) for s in blob.spans],
         )
-        conn.executemany(
-            "INSERT INTO grams VALUES (?,?,?)", [(key, blob_id, ln) for key, ln in blob.grams]
-        )
         docs.extend(
-            SpanDoc(blob.sha, s.start, s.end, text)
-            for s, text in zip(blob.spans, blob.span_texts, strict=True)
+            SpanDoc(blob.sha, s.start, s.end, text, grams, defines)
+            for s, text, grams, defines in zip(
+                blob.spans, blob.span_texts, blob.span_grams, blob.span_defines, strict=True
+            )
         )
     return docs
 
@@ -207,7 +206,9 @@ def _stats(
             decode_errors[path] = errors
     live = "(SELECT blob_id FROM files WHERE blob_id IS NOT NULL AND skip_reason IS NULL)"
     definitions = conn.execute(f"SELECT count(*) FROM {live} f JOIN defs USING(blob_id)")
-    references = conn.execute(f"SELECT count(*) FROM {live} f JOIN refs USING(blob_id)")
+    references = conn.execute(
+        f"SELECT coalesce(sum(count), 0) FROM {live} f JOIN refs USING(blob_id)"
+    )
     skipped = conn.execute("SELECT count(*) FROM files WHERE skip_reason IS NOT NULL")
     return IndexStats(
         files=files,

@@ -173,7 +173,7 @@ def _load(conn: sqlite3.Connection, exclude: set[str]) -> _Graph:
             definers[name].add(path)
     referencers: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for blob_id, name, count in conn.execute(
-        "SELECT blob_id, name, count(*) FROM refs GROUP BY blob_id, name"
+        "SELECT blob_id, name, count FROM refs"
     ):
         if name in definers:
             for path in blob_paths.get(blob_id, ()):

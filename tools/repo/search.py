@@ -1,25 +1,24 @@
 """Search code spans: BM25 over span text fused with an exact lookup of grams.
 
-Two rankers see the query differently.  BM25 (tantivy) scores words, stemmed, across
-all text including comments and docs.  The exact index looks up the query's words and
-phrases as hashed grams of identifiers and string literals: one B-tree seek per gram,
-rare grams weighing more.  Their rankings are fused by reciprocal rank, so a span that
-both find comes first, and either alone still surfaces.
+Two rankers see the query differently.  BM25 scores words, stemmed, across all text
+including comments and docs.  The exact lookup hashes the query's words and phrases
+into the same 64-bit keys as the grams of identifiers and string literals, and finds the
+spans holding them: one term lookup per key, rare and longer grams weighing more.
+Their rankings are fused by reciprocal rank, so a span that both find comes first, and
+either alone still surfaces.
 """
 
 from __future__ import annotations
 
-import math
 import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass
 
-from tools.repo.fulltext import FullTextIndex
+from tools.repo.fulltext import FullTextIndex, TextHit
 from tools.repo.grams import gram_key, query_grams
 
 RRF_K = 60
 CANDIDATES = 50          # hits taken from each ranker before fusion
-MAX_POSTINGS = 5000      # grams more common than this carry no signal for exact lookup
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +39,10 @@ def search(
     if limit <= 0 or not query.strip():
         return []
     text_hits = fulltext.search(query, CANDIDATES)
-    ids = _blob_ids(conn, [h.sha for h in text_hits])
+    exact_hits = exact_lookup(fulltext, query, CANDIDATES)
+    ids = _blob_ids(conn, [h.sha for h in text_hits + exact_hits])
     bm25 = [(ids[h.sha], h.start) for h in text_hits if h.sha in ids]
-    exact = exact_lookup(conn, query, CANDIDATES)
+    exact = [(ids[h.sha], h.start) for h in exact_hits if h.sha in ids]
     fused: dict[tuple[int, int], float] = defaultdict(float)
     for ranking in (bm25, exact):
         for position, key in enumerate(ranking):
@@ -50,21 +50,10 @@ def search(
     return _resolve(conn, fused, limit)
 
 
-def exact_lookup(conn: sqlite3.Connection, query: str, limit: int) -> list[tuple[int, int]]:
-    """(blob id, span start) of spans holding the query's grams, best first."""
-    scores: dict[tuple[int, int], float] = defaultdict(float)
-    total = conn.execute("SELECT count(*) FROM spans").fetchone()[0] or 1
-    for gram, length in sorted(query_grams(query).items()):
-        key = gram_key(gram)
-        postings = conn.execute(
-            "SELECT blob_id, start FROM grams WHERE key = ? LIMIT ?", (key, MAX_POSTINGS + 1)
-        ).fetchall()
-        if not postings or len(postings) > MAX_POSTINGS:
-            continue
-        weight = length * math.log(1 + total / len(postings))
-        for blob_id, start in postings:
-            scores[(blob_id, start)] += weight
-    return sorted(scores, key=lambda k: (-scores[k], k))[:limit]
+def exact_lookup(fulltext: FullTextIndex, query: str, limit: int) -> list[TextHit]:
+    """Spans holding the query's identifier and phrase grams, best first."""
+    keys = {gram_key(gram): float(length) for gram, length in query_grams(query).items()}
+    return fulltext.lookup(keys, limit)
 
 
 def _blob_ids(conn: sqlite3.Connection, shas: list[str]) -> dict[str, int]:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 STATE_DIR = ".fathom"
 DB_NAME = "index.sqlite"
 SEARCH_DIR = "search"
@@ -36,17 +36,14 @@ CREATE TABLE defs(
     end_line INTEGER NOT NULL, signature TEXT NOT NULL, scope TEXT);
 CREATE INDEX defs_blob ON defs(blob_id);
 CREATE INDEX defs_name ON defs(name COLLATE NOCASE);
-CREATE TABLE refs(blob_id INTEGER NOT NULL, name TEXT NOT NULL, line INTEGER NOT NULL);
+CREATE TABLE refs(blob_id INTEGER NOT NULL, name TEXT NOT NULL, count INTEGER NOT NULL);
 CREATE INDEX refs_blob ON refs(blob_id);
 CREATE TABLE spans(
     blob_id INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, name TEXT,
     PRIMARY KEY(blob_id, start)) WITHOUT ROWID;
-CREATE TABLE grams(
-    key INTEGER NOT NULL, blob_id INTEGER NOT NULL, start INTEGER NOT NULL,
-    PRIMARY KEY(key, blob_id, start)) WITHOUT ROWID;
 CREATE TABLE token_counts(key TEXT PRIMARY KEY, tokens INTEGER NOT NULL) WITHOUT ROWID;
 """
-BLOB_TABLES = ("defs", "refs", "spans", "grams")
+BLOB_TABLES = ("defs", "refs", "spans")
 
 
 class IndexCorrupt(Exception):
