@@ -12,7 +12,7 @@ Documents are keyed by blob sha: a renamed file keeps its documents.
 
 from __future__ import annotations
 
-import re
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,10 +24,11 @@ from tools.repo.grams import STOPWORDS
 # Words of code: "ConnectionPool" → connection, pool; "pool_timeout" → pool, timeout.
 # (Rust's regex has no look-ahead, so an acronym prefix stays whole: "HTTPServer".)
 CODE_WORD = r"\p{Lu}+[\p{Ll}\p{Lm}]*|[\p{Ll}\p{Lm}\p{Lo}]+|\p{N}+"
-_QUERY_WORD = re.compile(r"[^\W_]+")
 TOKENIZER = "code"
 WRITER_HEAP_BYTES = 128_000_000
 DEFINITION_BOOST = 3.0
+RARE_DOCS = 3
+RARE_BOOST = 10.0
 
 
 def _analyzer() -> tantivy.TextAnalyzer:
@@ -82,6 +83,7 @@ class FullTextIndex:
         path.mkdir(parents=True, exist_ok=True)
         self._schema = _schema()
         self._index = tantivy.Index(self._schema, path=str(path))
+        self._analyzer = _analyzer()
         self._index.register_tokenizer(TOKENIZER, _analyzer())
 
     def replace(self, remove: Iterable[str], add: Iterable[SpanDoc]) -> None:
@@ -102,16 +104,32 @@ class FullTextIndex:
         writer.wait_merging_threads()
 
     def search(self, query: str, limit: int) -> list[TextHit]:
-        """Best ``limit`` spans for a free-text query, by BM25 score."""
-        # All-caps words are lower-cased so that AND/OR/NOT are never query operators.
-        terms = [
-            w.lower() if w.isupper() else w
-            for w in _QUERY_WORD.findall(query)
-            if w.lower() not in STOPWORDS
-        ]
-        if not terms or limit <= 0:
+        """Best ``limit`` spans for a free-text query, by BM25 with rare words emphasised.
+
+        Each query word is a term query boosted by its IDF (so its weight grows with the
+        square of its rarity), and a word found in at most RARE_DOCS spans — a codename,
+        an error code, a unique identifier — is boosted RARE_BOOST times more: it is
+        almost always what the question is about, and plain BM25 lets three common
+        words in a short span outvote it.
+        """
+        if limit <= 0:
             return []
-        return self._run(self._index.parse_query(" ".join(terms), ["body"]), limit)
+        self._index.reload()
+        searcher = self._index.searcher()
+        total = searcher.num_docs
+        clauses = []
+        for term in sorted(set(self._analyzer.analyze(query)) - STOPWORDS):
+            frequency = searcher.doc_freq("body", term)
+            if not frequency:
+                continue
+            boost = math.log(1 + (total - frequency + 0.5) / (frequency + 0.5))
+            if frequency <= RARE_DOCS:
+                boost *= RARE_BOOST
+            term_query = tantivy.Query.term_query(self._schema, "body", term)
+            clauses.append((tantivy.Occur.Should, tantivy.Query.boost_query(term_query, boost)))
+        if not clauses:
+            return []
+        return self._run(tantivy.Query.boolean_query(clauses), limit)
 
     def lookup(self, keys: dict[str, float], limit: int) -> list[TextHit]:
         """Spans holding the most (and the rarest) of the gram ``keys``, each key weighted.

@@ -13,6 +13,7 @@ import re
 
 _WORD_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 _TOKEN_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+")
+_DOTTED_RE = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 MAX_GRAM = 3
 STOPWORDS = frozenset(
     "a an and are as at be by can do does for from how i in is it its of on or that the "
@@ -53,9 +54,28 @@ def phrase_grams(text: str, max_n: int = MAX_GRAM) -> set[str]:
 
 
 def query_grams(query: str) -> dict[str, int]:
-    """Grams to look up for a query, each with its length in words (longer is stronger)."""
-    grams = {g: len(g.split()) for g in phrase_grams(query)}
+    """Grams to look up for a query, each with its length in words (longer is stronger).
+
+    Phrases of two or three words are looked up whatever they are; a single word only
+    when it is written like an identifier (``pool_timeout``, ``QueuePool``, ``utf8``,
+    ``Session.flush``):
+    plain English words are BM25's business, and as exact keys they only add noise.
+    """
+    grams = {g: len(g.split()) for g in phrase_grams(query) if " " in g}
+    dotted = {part for chain in _DOTTED_RE.findall(query) for part in chain.split(".")}
     for token in _TOKEN_RE.findall(query):
-        if len(token) > 1 and token.lower() not in STOPWORDS:
+        if token in dotted or _looks_like_identifier(token):
             grams.setdefault(token.lower(), max(1, len(words(token))))
+            for gram in identifier_grams(token):
+                grams.setdefault(gram, max(1, len(gram.split())))
     return grams
+
+
+def _looks_like_identifier(token: str) -> bool:
+    """snake_case, CamelCase/camelCase, or letters with digits."""
+    inner = token.strip("_")
+    return (
+        "_" in inner
+        or any(c.isupper() for c in inner[1:]) and any(c.islower() for c in inner)
+        or (any(c.isdigit() for c in inner) and any(c.isalpha() for c in inner))
+    )

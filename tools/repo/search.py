@@ -4,8 +4,11 @@ Two rankers see the query differently.  BM25 scores words, stemmed, across all t
 including comments and docs.  The exact lookup hashes the query's words and phrases
 into the same 64-bit keys as the grams of identifiers and string literals, and finds the
 spans holding them: one term lookup per key, rare and longer grams weighing more.
-Their rankings are fused by reciprocal rank, so a span that both find comes first, and
-either alone still surfaces.
+Their scores are fused after scaling each ranker's best to 1 (the exact lookup's to
+EXACT_WEIGHT), so a span that both rank high comes first, and either alone surfaces.
+(Reciprocal-rank fusion was tried and dropped: it lets any span that both lists hold
+low down outrank a span that one ranker finds far above everything else — exactly the
+shape of a needle question.)
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ from dataclasses import dataclass
 from tools.repo.fulltext import FullTextIndex, TextHit
 from tools.repo.grams import gram_key, query_grams
 
-RRF_K = 60
 CANDIDATES = 50          # hits taken from each ranker before fusion
+EXACT_WEIGHT = 0.5       # the exact lookup refines BM25; alone it cannot outvote BM25's best
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +44,12 @@ def search(
     text_hits = fulltext.search(query, CANDIDATES)
     exact_hits = exact_lookup(fulltext, query, CANDIDATES)
     ids = _blob_ids(conn, [h.sha for h in text_hits + exact_hits])
-    bm25 = [(ids[h.sha], h.start) for h in text_hits if h.sha in ids]
-    exact = [(ids[h.sha], h.start) for h in exact_hits if h.sha in ids]
     fused: dict[tuple[int, int], float] = defaultdict(float)
-    for ranking in (bm25, exact):
-        for position, key in enumerate(ranking):
-            fused[key] += 1.0 / (RRF_K + position + 1)
+    for hits, weight in ((text_hits, 1.0), (exact_hits, EXACT_WEIGHT)):
+        best = max((h.score for h in hits), default=0.0)
+        for h in hits:
+            if h.sha in ids and best > 0:
+                fused[(ids[h.sha], h.start)] += weight * h.score / best
     return _resolve(conn, fused, limit)
 
 
