@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 run: install
 	$(BIN)/fathom index $(REPO)
 	$(BIN)/fathom map --repo $(REPO) --tokens 1024
-	$(BIN)/fathom search "personalised pagerank over the symbol graph" --repo $(REPO) --limit 5
+	$(BIN)/fathom search "where is the token budget enforced" --repo $(REPO) --limit 5
 
 # pytest exits 5 when it collects nothing: that fails the target like any other error.
 test: install

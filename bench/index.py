@@ -115,7 +115,8 @@ def main() -> None:
         shutil.rmtree(root.parent, ignore_errors=True)
     report: dict[str, object] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "load_average_1m_at_end": os.getloadavg()[0]},
         "corpus": "sqlalchemy 2.0.36 sdist without built HTML, as a git repository",
         "fathom": ours,
         "aider": theirs,

@@ -12,6 +12,7 @@ bench/results/niah.json.
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import statistics
@@ -154,6 +155,7 @@ def main() -> None:
     ranks = [rank for _, rank in cli]
     misses = [asdict(n) for n, r in zip(needles, ranks, strict=True) if r is None]
     report = {
+        "load_average_1m_at_end": os.getloadavg()[0],
         "needles": len(needles),
         "top1": sum(r == 1 for r in ranks) / len(ranks),
         "top5": sum(r is not None for r in ranks) / len(ranks),

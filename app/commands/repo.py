@@ -1,4 +1,8 @@
-"""Repository engine commands: index, find, map, search, pack."""
+"""Repository engine commands: index, find, map, search, pack.
+
+Each command imports the engine modules it needs when it runs, so `fathom index` does
+not pay for loading scipy (ranking) at start-up.
+"""
 
 from __future__ import annotations
 
@@ -14,13 +18,7 @@ from rich.table import Table
 from app.output import console, emit_json, err_console, fail, progress_bar
 from tools.git import GitError
 from tools.repo.files import DEFAULT_EXCLUDES, FileOptions
-from tools.repo.find import find_definitions
 from tools.repo.index import IndexStats, RepoIndex
-from tools.repo.pack import PackOptions, pack_repository, write_pack
-from tools.repo.rank import RankQuery, rank
-from tools.repo.repomap import render_map
-from tools.repo.search import search
-from tools.repo.store import integrity_errors
 
 RepoOption = Annotated[
     Path, typer.Option("--repo", help="Repository root (default: the current directory).")
@@ -68,6 +66,8 @@ def index_command(
     max_file_bytes: MaxBytesOption = 1_000_000,
 ) -> None:
     """Index a repository (incremental: only changed files are re-parsed)."""
+    from tools.repo.store import integrity_errors
+
     with _errors():
         index, stats = _open(path, as_json, exclude, max_file_bytes)
         if check:
@@ -96,6 +96,8 @@ def find_command(
     as_json: JsonOption = False,
 ) -> None:
     """Find definitions by name."""
+    from tools.repo.find import find_definitions
+
     with _errors():
         index, _ = _open(repo, as_json)
         with index.connect() as conn:
@@ -121,6 +123,9 @@ def map_command(
     as_json: JsonOption = False,
 ) -> None:
     """Print the repository map: top-ranked definitions within exactly N tokens."""
+    from tools.repo.rank import RankQuery, rank
+    from tools.repo.repomap import render_map
+
     with _errors():
         index, _ = _open(repo, as_json)
         with index.connect() as conn:
@@ -139,6 +144,8 @@ def search_command(
     as_json: JsonOption = False,
 ) -> None:
     """Search code spans (BM25 fused with exact identifier and literal lookup)."""
+    from tools.repo.search import search
+
     with _errors():
         index, _ = _open(repo, as_json)
         with index.connect() as conn:
@@ -165,6 +172,8 @@ def pack_command(
     as_json: JsonOption = False,
 ) -> None:
     """Pack the repository into one model context within an exact token budget."""
+    from tools.repo.pack import PackOptions, pack_repository, write_pack
+
     with _errors():
         index, _ = _open(path, as_json)
         options = PackOptions(budget=budget, query=query, focus=tuple(focus or ()))

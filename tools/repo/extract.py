@@ -13,7 +13,7 @@ import hashlib
 import os
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -21,7 +21,8 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from tools.repo.files import FileOptions, RepoFile, content_skip_reason, decode_text
-from tools.repo.grams import gram_key, identifier_grams, phrase_grams, words
+from tools.repo.fulltext import camel_words
+from tools.repo.grams import gram_key, identifier_grams, word_grams, words
 from tools.repo.languages import TAGGED_LANGUAGES
 from tools.repo.parse import Definition, parse_source
 from tools.repo.secrets import secret_reason
@@ -106,21 +107,47 @@ def analyse_blob(sha: str, path: str, language: str | None, data: bytes, text: s
         for d in blob.definitions
     ]
     blob.spans = cut_spans(len(lines), qualified)
-    blob.span_texts = ["\n".join(lines[s.start - 1 : s.end]) for s in blob.spans]
+    blob.span_texts = _span_texts(blob, lines, references)
     blob.span_grams = _span_grams(blob, references, literals)
     blob.span_defines = _span_defines(blob)
     return blob
 
 
+def _span_texts(
+    blob: BlobData, lines: list[str], references: list[tuple[str, int]]
+) -> list[str]:
+    """Each span's text, followed by the words of the CamelCase identifiers it holds."""
+    starts = [s.start for s in blob.spans]
+    camel: list[set[str]] = [set() for _ in starts]
+    for name, line in {(d.name, d.line) for d in blob.definitions} | set(references):
+        if _is_camel(name):
+            camel[bisect_right(starts, line) - 1].add(name)
+    return [
+        "\n".join(lines[s.start - 1 : s.end])
+        + ("\n" + camel_words(" ".join(sorted(names))) if names else "")
+        for s, names in zip(blob.spans, camel, strict=True)
+    ]
+
+
+def _is_camel(name: str) -> bool:
+    """Whether a name changes case inside a word (``CartView``, ``HTTPServer``)."""
+    return camel_words(name) != name
+
+
 def _span_grams(
     blob: BlobData, references: list[tuple[str, int]], literals: list[tuple[str, int]]
 ) -> list[list[str]]:
-    """Lookup keys of every identifier and literal gram, per span."""
+    """Lookup keys of identifier and literal grams, per span.
+
+    A one-word reference (``session``, ``value``) adds nothing BM25 does not already
+    know from the span's text, so only references of several words are kept; the
+    names a span defines have their own field.
+    """
     starts = [s.start for s in blob.spans]
     keys: list[set[str]] = [set() for _ in starts]
-    names = {(d.name, d.line) for d in blob.definitions} | set(references)
-    for name, line in names:
-        keys[bisect_right(starts, line) - 1].update(_identifier_keys(name))
+    for name, line in set(references):
+        if _is_compound(name):
+            keys[bisect_right(starts, line) - 1].update(_identifier_keys(name))
     for literal, line in literals:
         keys[bisect_right(starts, line) - 1].update(_phrase_keys(literal))
     return [sorted(k) for k in keys]
@@ -136,6 +163,12 @@ def _span_defines(blob: BlobData) -> list[list[str]]:
 
 
 @lru_cache(maxsize=1 << 16)
+def _is_compound(name: str) -> bool:
+    """Whether an identifier is made of several words (snake_case, CamelCase)."""
+    return len(words(name)) > 1
+
+
+@lru_cache(maxsize=1 << 16)
 def _identifier_keys(name: str) -> tuple[str, ...]:
     """Lookup keys of an identifier (cached: names repeat across a repository)."""
     return tuple(gram_key(g) for g in identifier_grams(name))
@@ -148,9 +181,10 @@ def _phrase_keys(text: str) -> tuple[str, ...]:
     Prose (docstrings, long messages) is left to BM25: its n-grams would multiply the
     table for little gain in exactness.
     """
-    if len(words(text)) > MAX_LITERAL_WORDS:
+    parts = words(text)
+    if len(parts) > MAX_LITERAL_WORDS:
         return ()
-    return tuple(gram_key(g) for g in phrase_grams(text))
+    return tuple(gram_key(g) for g in word_grams(parts))
 
 
 def extract_all(
@@ -159,33 +193,52 @@ def extract_all(
     known: set[str],
     options: FileOptions,
     progress: Callable[[int, int], None] | None = None,
-) -> list[ExtractedFile]:
-    """Extract many files, in worker processes when the work is large enough.
+) -> Iterator[list[ExtractedFile]]:
+    """Extract many files in chunks, in worker processes when the work is large enough.
 
-    ``progress(done_bytes, total_bytes)`` is called as chunks of files complete.
+    Chunks are yielded in a fixed order as they complete, so the caller can store one
+    while workers extract the next; a blob shared by several files is analysed once.
+    ``progress(done_bytes, total_bytes)`` is called after each chunk.
     """
     total = sum(f.size for f in files)
     workers = min(os.cpu_count() or 1, 8)
+    seen = set(known)
+    frozen = frozenset(known)
     if workers < 2 or total < PARALLEL_MIN_BYTES:
         chunks = [list(files)]
-        results = [_extract_chunk((root, chunks[0], frozenset(known), options))]
-    else:
-        # Interleave by size so chunks carry similar shares of bytes.
-        ordered = sorted(files, key=lambda f: f.size, reverse=True)
-        chunks = [ordered[i :: workers * 4] for i in range(workers * 4)]
-        frozen = frozenset(known)
-        with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
-            results = []
-            done = 0
-            jobs = [(root, c, frozen, options) for c in chunks]
-            for chunk, part in zip(chunks, pool.map(_extract_chunk, jobs), strict=True):
-                results.append(part)
-                done += sum(f.size for f in chunk)
-                if progress:
-                    progress(done, total)
-    if progress:
-        progress(total, total)
-    return _drop_duplicate_blobs([r for part in results for r in part])
+        parts: Iterator[list[ExtractedFile]] = iter(
+            [_extract_chunk((root, chunks[0], frozen, options))]
+        )
+        yield from _emit(chunks, parts, seen, total, progress)
+        return
+    # Interleave by size so chunks carry similar shares of bytes.
+    ordered = sorted(files, key=lambda f: f.size, reverse=True)
+    chunks = [ordered[i :: workers * 4] for i in range(workers * 4)]
+    with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+        jobs = [(root, c, frozen, options) for c in chunks]
+        yield from _emit(chunks, pool.map(_extract_chunk, jobs), seen, total, progress)
+
+
+def _emit(
+    chunks: list[list[RepoFile]],
+    parts: Iterator[list[ExtractedFile]],
+    seen: set[str],
+    total: int,
+    progress: Callable[[int, int], None] | None,
+) -> Iterator[list[ExtractedFile]]:
+    """Yield each chunk's results, keeping one BlobData per sha, reporting progress."""
+    done = 0
+    for chunk, part in zip(chunks, parts, strict=True):
+        for result in part:
+            if result.blob is not None:
+                if result.blob.sha in seen:
+                    result.blob = None
+                else:
+                    seen.add(result.blob.sha)
+        done += sum(f.size for f in chunk)
+        if progress:
+            progress(done, total)
+        yield part
 
 
 def _extract_chunk(
@@ -200,15 +253,3 @@ def _extract_chunk(
         return [extract_file(root, f, known, options) for f in files]
     finally:
         gc.enable()
-
-
-def _drop_duplicate_blobs(results: list[ExtractedFile]) -> list[ExtractedFile]:
-    """Keep one BlobData per sha when identical files were analysed more than once."""
-    seen: set[str] = set()
-    for result in results:
-        if result.blob is not None:
-            if result.blob.sha in seen:
-                result.blob = None
-            else:
-                seen.add(result.blob.sha)
-    return results

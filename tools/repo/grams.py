@@ -42,7 +42,11 @@ def identifier_grams(name: str) -> set[str]:
 
 def phrase_grams(text: str, max_n: int = MAX_GRAM) -> set[str]:
     """Word n-grams (n ≤ ``max_n``) of free text, dropping unigrams that are stopwords."""
-    parts = words(text)
+    return word_grams(words(text), max_n)
+
+
+def word_grams(parts: list[str], max_n: int = MAX_GRAM) -> set[str]:
+    """Word n-grams (n ≤ ``max_n``) of a word sequence, without stopword unigrams."""
     grams: set[str] = set()
     for n in range(1, max_n + 1):
         for i in range(len(parts) - n + 1):

@@ -15,10 +15,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from tools.repo.extract import ExtractedFile, extract_all
-from tools.repo.files import Discovery, FileOptions, RepoFile, discover
-from tools.repo.fulltext import FullTextIndex, SpanDoc
+from tools.repo.files import VENDORED, Discovery, FileOptions, RepoFile, discover
+from tools.repo.fulltext import FullTextIndex, SearchIndexError, SpanDoc
 from tools.repo.store import (
     BLOB_TABLES,
+    STATE_DIR,
     connect,
     db_path,
     open_for_write,
@@ -70,9 +71,9 @@ class RepoIndex:
             conn, warnings = open_for_write(self.root)
             try:
                 parsed = self._update(conn, progress)
-            except sqlite3.DatabaseError as error:
+            except (sqlite3.DatabaseError, SearchIndexError) as error:
                 conn.close()
-                warnings.append(f"{db_path(self.root)}: corrupt index ({error}); rebuilding")
+                warnings.append(f"{self.root / STATE_DIR}: unusable index ({error}); rebuilding")
                 remove_state(self.root)
                 conn, _ = open_for_write(self.root)
                 parsed = self._update(conn, progress)
@@ -93,20 +94,29 @@ class RepoIndex:
 
     def _update(self, conn: sqlite3.Connection, progress: ProgressFn | None) -> int:
         """Run one update in ``conn``; return how many files were parsed."""
-        listing = discover(self.root, self.options)
-        existing = {
-            path: (size, mtime_ns)
-            for path, size, mtime_ns in conn.execute("SELECT path, size, mtime_ns FROM files")
-        }
+        rows = conn.execute("SELECT path, size, mtime_ns, skip_reason FROM files").fetchall()
+        existing = {path: (size, mtime_ns) for path, size, mtime_ns, _ in rows}
+        stored = conn.execute("SELECT value FROM meta WHERE key = 'options'").fetchone()
+        same_options = stored is not None and stored[0] == repr(self.options)
+        known = {path: reason == VENDORED for path, _, _, reason in rows} if same_options else {}
+        listing = discover(self.root, self.options, known)
         changed = [f for f in listing.files if existing.get(f.path) != (f.size, f.mtime_ns)]
-        known = {sha for (sha,) in conn.execute("SELECT sha FROM blobs")}
-        extracted = extract_all(self.root, changed, known, self.options, progress)
+        shas = {sha for (sha,) in conn.execute("SELECT sha FROM blobs")}
+        extracted: list[ExtractedFile] = []
         conn.execute("BEGIN IMMEDIATE")
         try:
-            new_docs = _write_blobs(conn, extracted)
-            _write_files(conn, listing, extracted, existing)
-            removed = _collect_garbage(conn)
-            self.fulltext().replace(removed, new_docs)
+            with self.fulltext().writer() as search_writer:
+                # Store each chunk while the workers extract the next.
+                for part in extract_all(self.root, changed, shas, self.options, progress):
+                    docs = _write_blobs(conn, part)
+                    search_writer.delete({doc.sha for doc in docs})
+                    search_writer.add(docs)
+                    extracted += part
+                _write_files(conn, listing, extracted, existing)
+                search_writer.delete(_collect_garbage(conn))
+                conn.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('options', ?)", (repr(self.options),)
+                )
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

@@ -157,3 +157,13 @@ def test_concurrent_writers_take_turns(shop_repo: Path) -> None:
         results = pool.map(_update_in_process, [str(shop_repo)] * 3)
     assert results == [9, 9, 9]
     assert RepoIndex(shop_repo).update().parsed == 0
+
+
+def test_damaged_search_index_is_rebuilt(shop_repo: Path) -> None:
+    index = RepoIndex(shop_repo)
+    index.update()
+    meta = shop_repo / ".fathom" / "search" / "meta.json"
+    meta.write_text("{ not json")
+    stats = index.update()
+    assert "unusable index" in stats.warnings[0]
+    assert stats.parsed == 9

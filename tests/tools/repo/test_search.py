@@ -29,6 +29,7 @@ def test_identifier_finds_its_definition_span(index: RepoIndex) -> None:
 def test_words_of_an_identifier_find_it(index: RepoIndex) -> None:
     assert _top(index, "discount label")[0] == ("shop/pricing.py", 14, 17)
     assert _top(index, "CartView")[0][0] == "web/app.js"
+    assert _top(index, "how is the cart view rendered?")[0][0] == "web/app.js"
 
 
 def test_string_literal_phrase_is_found_exactly(index: RepoIndex) -> None:
