@@ -1,1 +1,5 @@
 """Fathom's inference engine for DeepSeek V4 and small llama-family models."""
+
+from model_runtime.loader import load_model
+
+__all__ = ["load_model"]

@@ -1,0 +1,182 @@
+"""KV compression of DeepSeek V4 (paper §2.3): gated pooling and the lightning indexer.
+
+A compressor turns every ``ratio`` consecutive tokens into one KV entry: per channel, a
+softmax over the window of ``wgate(x) + ape[offset]`` weighs ``wkv(x)``; the pooled vector
+is RMS-normed and RoPE-rotated at the window's first position (compressed RoPE, YaRN).
+
+* **HCA** (heavily compressed, ratio 128): windows do not overlap; every query attends to
+  all entries of windows it has fully seen.
+* **CSA** (compressed sparse, ratio 4): each token projects to two series, Ca and Cb
+  (``2 * head_dim`` channels). Entry ``w`` pools Ca of window ``w-1`` together with Cb of
+  window ``w`` (width ``2 * ratio``, stride ``ratio``). A lightning indexer — its own small
+  compressor plus ``index_n_heads`` ReLU-scored query heads — picks the ``index_topk``
+  entries each query attends to.
+
+Entry ``i`` covers tokens ``[i*ratio, (i+1)*ratio)``; query ``t`` may use it iff
+``i < (t + 1) // ratio``.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from model_runtime.config import DeepseekV4Config
+from model_runtime.models.v4_cache import CompressorState
+from model_runtime.models.v4_layers import RMSNorm, Rope, apply_rope, linear
+
+
+class Compressor(nn.Module):
+    """Gated pooling of ``ratio`` tokens into one ``head_dim`` entry (overlapping for CSA)."""
+
+    def __init__(self, dim: int, head_dim: int, ratio: int, overlap: bool, eps: float) -> None:
+        super().__init__()
+        self.head_dim = head_dim
+        self.ratio = ratio
+        self.overlap = overlap
+        width = 2 * head_dim if overlap else head_dim
+        self.ape = nn.Parameter(torch.zeros(ratio, width, dtype=torch.float32))
+        self.wkv = nn.Linear(dim, width, bias=False)
+        self.wgate = nn.Linear(dim, width, bias=False)
+        self.norm = RMSNorm(head_dim, eps)
+
+    def forward(
+        self, x: torch.Tensor, start: int, state: CompressorState | None, rope: Rope
+    ) -> torch.Tensor:
+        """Compress the tokens ``x`` (positions ``start..start+T-1``) and return all entries.
+
+        ``x``: ``[B, T, dim]``. Without ``state`` the call must start at position 0 and the
+        tokens of an unfinished last window are dropped; with it they are kept for later.
+        Returns ``[B, n_entries, head_dim]``: every entry emitted so far.
+        """
+        b, t, _ = x.shape
+        r, d = self.ratio, self.head_dim
+        if state is None and start != 0:
+            raise ValueError("a compressor without state can only start at position 0")
+        xf = x.float()
+        kv = F.linear(xf, self.wkv.weight.float())  # [B, T, c*d]
+        offsets = (torch.arange(start, start + t, device=x.device) % r).long()
+        score = F.linear(xf, self.wgate.weight.float()) + self.ape.float()[offsets]
+        pending = start % r  # tokens of the unfinished window already buffered
+        if state is not None and pending:
+            kv = torch.cat([state.kv_buf[:, :pending], kv], dim=1)
+            score = torch.cat([state.score_buf[:, :pending], score], dim=1)
+        n = kv.shape[1] // r
+        used = n * r
+        if state is not None:
+            left = kv.shape[1] - used
+            state.kv_buf[:, :left] = kv[:, used:]
+            state.score_buf[:, :left] = score[:, used:]
+        first = (start - pending) // r
+        if n == 0:
+            return state.entries[:, : state.count] if state is not None else x.new_zeros(b, 0, d)
+        kv_w = kv[:, :used].view(b, n, r, -1)
+        score_w = score[:, :used].view(b, n, r, -1)
+        if self.overlap:
+            kv_w, score_w = self._overlap(kv_w, score_w, first, state)
+        pooled = (kv_w * score_w.softmax(dim=2)).sum(dim=2)  # [B, n, d]
+        entries = self.norm(pooled.to(x.dtype))
+        positions = (torch.arange(first, first + n, device=x.device) * r).long()
+        cos, sin = rope.cos_sin(positions)
+        entries = apply_rope(entries, cos, sin)
+        if state is None:
+            return entries
+        state.entries[:, first : first + n] = entries
+        state.count = first + n
+        return state.entries[:, : state.count]
+
+    def _overlap(
+        self,
+        kv: torch.Tensor,
+        score: torch.Tensor,
+        first: int,
+        state: CompressorState | None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Lay out Ca of the previous window next to Cb of each window: ``[B, n, 2r, d]``."""
+        b, n, r, _ = kv.shape
+        d = self.head_dim
+        kv_s = kv.new_zeros(b, n, 2 * r, d)
+        score_s = score.new_full((b, n, 2 * r, d), float("-inf"))
+        kv_s[:, :, r:] = kv[..., d:]
+        score_s[:, :, r:] = score[..., d:]
+        kv_s[:, 1:, :r] = kv[:, :-1, :, :d]
+        score_s[:, 1:, :r] = score[:, :-1, :, :d]
+        if state is not None:
+            assert state.prev_kv is not None and state.prev_score is not None
+            if first > 0:  # the window before this call's first one was finished earlier
+                kv_s[:, 0, :r] = state.prev_kv
+                score_s[:, 0, :r] = state.prev_score
+            state.prev_kv.copy_(kv[:, -1, :, :d])
+            state.prev_score.copy_(score[:, -1, :, :d])
+        return kv_s, score_s
+
+
+class Indexer(nn.Module):
+    """Lightning indexer: scores compressed entries per query and keeps the top-k."""
+
+    def __init__(self, config: DeepseekV4Config, ratio: int) -> None:
+        super().__init__()
+        self.n_heads = config.index_n_heads
+        self.head_dim = config.index_head_dim
+        self.topk = config.index_topk
+        self.ratio = ratio
+        self.wq_b = nn.Linear(config.q_lora_rank, self.n_heads * self.head_dim, bias=False)
+        self.weights_proj = nn.Linear(config.hidden_size, self.n_heads, bias=False)
+        self.compressor = Compressor(
+            config.hidden_size, self.head_dim, ratio, overlap=True, eps=config.rms_norm_eps
+        )
+
+    def select(
+        self,
+        x: torch.Tensor,
+        qr: torch.Tensor,
+        positions: torch.Tensor,
+        keys: torch.Tensor,
+        rope: Rope,
+    ) -> torch.Tensor:
+        """Top-k entry ids ``[B, T, k]`` per query, ``-1`` where fewer entries are visible.
+
+        ``x``: ``[B, T, dim]`` normed block input; ``qr``: ``[B, T, q_lora_rank]`` query
+        latent; ``positions``: ``[T]``; ``keys``: ``[B, N, index_head_dim]`` indexer entries.
+        Score of entry s for query t: ``sum_h w_{t,h} * relu(q_{t,h} . k_s) / sqrt(c)``.
+        """
+        b, t, _ = x.shape
+        n = keys.shape[1]
+        k = min(self.topk, n)
+        if n == 0:
+            return torch.empty(b, t, 0, dtype=torch.long, device=x.device)
+        q = linear(qr, self.wq_b).view(b, t, self.n_heads, self.head_dim)
+        cos, sin = rope.cos_sin(positions)
+        q = apply_rope(q, cos, sin)
+        scores = torch.matmul(q.float(), keys.transpose(-1, -2).float().unsqueeze(1))  # [B,T,H,N]
+        scale = (self.head_dim * self.n_heads) ** -0.5
+        weights = linear(x, self.weights_proj).float() * scale  # [B, T, H]
+        # The head sum as a matmul: one read of the [B, T, H, N] block instead of three.
+        scores = torch.matmul(weights.unsqueeze(2), scores.relu_()).squeeze(2)  # [B, T, N]
+        visible = ((positions + 1) // self.ratio).view(1, t, 1)
+        future = torch.arange(n, device=x.device).view(1, 1, n) >= visible
+        scores = scores.masked_fill(future, float("-inf"))
+        top = _topk_lowest_index_ties(scores, k)
+        return torch.where(top >= visible, torch.full_like(top, -1), top)
+
+
+def _topk_lowest_index_ties(scores: torch.Tensor, k: int) -> torch.Tensor:
+    """Indices ``[..., k]`` of the k largest scores, ties at the k-th value going to lower indices.
+
+    ``torch.topk`` breaks ties arbitrarily, and differently for rows of different lengths;
+    scores tie exactly whenever every head's ReLU is zero. A fixed rule keeps the selection
+    — and so the logits — identical between a full prefill and prefill-then-decode.
+    """
+    values, top = scores.topk(k, dim=-1)
+    kth = values[..., -1:]
+    # Rows whose k-th value has a twin outside the top-k are the only ambiguous ones.
+    ambiguous = (scores == kth).sum(dim=-1) > (values == kth).sum(dim=-1)
+    if not bool(ambiguous.any()):
+        return top
+    rows, kth = scores[ambiguous], kth[ambiguous]
+    tied = rows == kth
+    room = k - (rows > kth).sum(dim=-1, keepdim=True)
+    chosen = (rows > kth) | (tied & (tied.cumsum(dim=-1) <= room))
+    top[ambiguous] = chosen.nonzero()[:, -1].view(-1, k)
+    return top

@@ -1,0 +1,120 @@
+"""Our DeepSeek V4 against transformers' independent implementation, and against itself.
+
+transformers 5.24's ``DeepseekV4ForCausalLM`` writes the checkpoint (``save_pretrained``),
+our loader reads it, and both run the same 320-token sequences in fp32 on CPU: long enough
+to wrap every sliding window and to fill many CSA (ratio 4) and HCA blocks.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from model_runtime import load_model
+from model_runtime.models import v4_attention
+from tests.model_runtime.v4_checkpoints import TINY_CONFIGS, random_hf_model
+
+pytest.importorskip("transformers")
+
+SEQ_LEN = 320
+TOLERANCE = 1e-4
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple]:
+    """name -> (checkpoint dir, token ids, transformers' logits)."""
+    out = {}
+    for i, name in enumerate(TINY_CONFIGS):
+        model = random_hf_model(name, seed=i)
+        directory = tmp_path_factory.mktemp(name)
+        model.save_pretrained(directory)
+        ids = torch.randint(0, model.config.vocab_size, (2, SEQ_LEN),
+                            generator=torch.Generator().manual_seed(100 + i))
+        with torch.no_grad():
+            logits = model(ids).logits
+        out[name] = (directory, ids, logits)
+    return out
+
+
+@pytest.mark.parametrize("name", list(TINY_CONFIGS))
+def test_logits_match_transformers(name: str, checkpoints: dict[str, tuple]) -> None:
+    directory, ids, expected = checkpoints[name]
+    model = load_model(directory)
+    with torch.no_grad():
+        logits = model(ids)
+    delta = (logits - expected).abs().max().item()
+    print(f"{name}: max |dlogit| = {delta:.3g} (logit scale {expected.abs().max().item():.3g})")
+    assert logits.shape == expected.shape
+    assert expected.abs().max() > 1.0  # the comparison is not between near-zero numbers
+    assert delta <= TOLERANCE
+
+
+@pytest.mark.parametrize("name", ["yarn_hash_topk", "wide_heads"])
+def test_prefill_then_decode_equals_full_prefill(name: str, checkpoints: dict[str, tuple]) -> None:
+    directory, ids, _ = checkpoints[name]
+    model = load_model(directory)
+    with torch.no_grad():
+        full = model(ids)
+        cache = model.new_cache(batch_size=2, max_len=SEQ_LEN)
+        # Chunk edges fall inside compressor windows; single steps then cross several
+        # window wraps and complete CSA and HCA blocks.
+        pieces = [model(ids[:, :37], cache=cache), model(ids[:, 37:101], cache=cache)]
+        for t in range(101, 230):
+            positions = torch.full((2, 1), t)
+            pieces.append(model(ids[:, t : t + 1], positions=positions, cache=cache))
+        pieces.append(model(ids[:, 230:], cache=cache))
+    assert cache.length == SEQ_LEN
+    assert (torch.cat(pieces, dim=1) - full).abs().max().item() <= TOLERANCE
+
+
+def test_query_blocking_does_not_change_logits(
+    checkpoints: dict[str, tuple], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory, ids, _ = checkpoints["yarn_hash_topk"]
+    model = load_model(directory)
+    with torch.no_grad():
+        whole = model(ids)
+        monkeypatch.setattr(v4_attention, "_BLOCK_BUDGET", 4096)  # a few queries per block
+        blocked = model(ids)
+    assert (blocked - whole).abs().max().item() <= TOLERANCE
+
+
+def test_num_logits_and_positions(checkpoints: dict[str, tuple]) -> None:
+    directory, ids, _ = checkpoints["plain_rope_sigmoid"]
+    model = load_model(directory)
+    with torch.no_grad():
+        full = model(ids[:, :64])
+        last = model(ids[:, :64], positions=torch.arange(64).expand(2, 64), num_logits=5)
+        assert torch.allclose(last, full[:, -5:], atol=1e-6)
+        with pytest.raises(ValueError, match="positions"):
+            model(ids[:, :8], positions=torch.arange(1, 9).expand(2, 8))
+        cache = model.new_cache(batch_size=2, max_len=8)
+        with pytest.raises(ValueError, match="exceed"):
+            model(ids[:, :9], cache=cache)
+
+
+def test_bfloat16_runs_close_to_fp32(checkpoints: dict[str, tuple]) -> None:
+    directory, ids, expected = checkpoints["yarn_hash_topk"]
+    model = load_model(directory, dtype=torch.bfloat16)
+    assert model.embed.weight.dtype == torch.bfloat16
+    assert model.layers[0].hc_attn_fn.dtype == torch.float32  # mHC stays fp32
+    with torch.no_grad():
+        logits = model(ids[:, :96]).float()
+    reference = expected[:, :96]
+    assert torch.isfinite(logits).all()
+    cosine = torch.nn.functional.cosine_similarity(logits.flatten(), reference.flatten(), dim=0)
+    assert cosine > 0.99
+    assert (logits.argmax(-1) == reference.argmax(-1)).float().mean() > 0.9
+
+
+def test_indexer_ties_go_to_lower_indices() -> None:
+    from model_runtime.models.v4_compressor import _topk_lowest_index_ties
+
+    scores = torch.tensor([[1.0, 0.0, 0.0, 0.0, 2.0, 0.0], [3.0, 2.0, 1.0, 0.0, -1.0, -2.0]])
+    picked = _topk_lowest_index_ties(scores, 3)
+    assert [sorted(row) for row in picked.tolist()] == [[0, 1, 4], [0, 1, 2]]
+    # The same rows, longer (as in a prefill that sees more entries): same choice.
+    longer = torch.cat([scores, torch.full((2, 5), float("-inf"))], dim=1)
+    assert [sorted(row) for row in _topk_lowest_index_ties(longer, 3).tolist()] == [
+        [0, 1, 4], [0, 1, 2],
+    ]
