@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from app.commands import doctor, repo
+from app.commands import doctor, locate, repo
 
 app = typer.Typer(
     name="fathom",
@@ -14,6 +14,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 repo.register(app)
+locate.register(app)
 doctor.register(app)
 
 

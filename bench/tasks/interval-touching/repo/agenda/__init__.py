@@ -1,0 +1,1 @@
+"""Find meeting times: merge busy intervals, list free slots, book rooms."""

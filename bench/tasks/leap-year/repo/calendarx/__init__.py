@@ -1,0 +1,1 @@
+"""Calendar arithmetic that the standard library leaves out."""

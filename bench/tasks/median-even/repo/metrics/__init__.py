@@ -1,0 +1,1 @@
+"""Summarise latency samples: averages, spread, percentiles, histograms."""

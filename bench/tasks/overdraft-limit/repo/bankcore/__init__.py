@@ -1,0 +1,1 @@
+"""Accounts, transfers between them, and statements; amounts in cents."""

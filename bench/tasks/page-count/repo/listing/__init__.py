@@ -1,0 +1,1 @@
+"""Query helpers behind list endpoints: filter, sort, paginate."""

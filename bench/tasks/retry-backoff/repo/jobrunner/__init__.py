@@ -1,0 +1,1 @@
+"""Run background jobs by priority, retrying failures with exponential backoff."""

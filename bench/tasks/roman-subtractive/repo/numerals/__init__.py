@@ -1,0 +1,1 @@
+"""Write numbers the way people read them: Roman numerals, words, ordinals."""

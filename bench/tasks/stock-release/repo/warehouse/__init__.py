@@ -1,0 +1,1 @@
+"""Inventory with reservations, orders that reserve stock, and price rules."""

@@ -1,0 +1,1 @@
+"""Rate limiting for API clients: token buckets, sliding-window logs, keyed limiters."""

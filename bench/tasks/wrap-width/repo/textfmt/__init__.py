@@ -1,0 +1,1 @@
+"""Plain-text formatting for terminals and e-mails."""
