@@ -307,7 +307,10 @@ def chat_model_from_config(config: ModelSettings | None = None) -> BaseChatModel
         return OpenAIBackend(config.model, base_url=config.base_url, api_key=key,
                              max_tokens=config.max_tokens, temperature=config.temperature,
                              top_p=config.top_p, timeout=config.timeout,
-                             thinking_field=config.thinking_field, pricing=pricing)
+                             thinking_field=config.thinking_field, pricing=pricing,
+                             context_window=config.context_tokens)
+    if config.backend == "none":
+        raise ChatModelError("backend 'none' configures no model")
     from agents.backends.scripted import ScriptedBackend
 
     if config.script is None:

@@ -37,9 +37,10 @@ class ModelSettings(BaseSettings):
 
     config_file: Path | None = Field(
         None, description="TOML file whose [model] table is read (default ./fathom.toml).")
-    backend: Literal["embedded", "openai", "scripted"] = Field(
+    backend: Literal["embedded", "openai", "scripted", "none"] = Field(
         "embedded", description="embedded: in-process runtime; openai: an OpenAI-compatible "
-        "HTTP endpoint; scripted: replay a JSON transcript.")
+        "HTTP endpoint; scripted: replay a JSON transcript; none: no model (answers are "
+        "the ranked code spans).")
     model: str | None = Field(
         None, description="openai: the model name. embedded: a .gguf file or a DeepSeek V4 "
         "checkpoint directory (default: the bundled SmolLM2-135M-Instruct).")
@@ -49,6 +50,9 @@ class ModelSettings(BaseSettings):
     api_key: SecretStr | None = Field(None, description="openai: the key sent as a bearer token.")
     script: Path | None = Field(None, description="scripted: the JSON transcript to replay.")
     max_tokens: int = Field(1024, ge=1, description="Most tokens generated per reply.")
+    context_tokens: int | None = Field(
+        None, ge=1024, description="openai: tokens the remote model's context holds (e.g. "
+        "1048576 for DeepSeek V4); default 131072. Embedded models report their own.")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="0 is greedy.")
     top_p: float = Field(1.0, gt=0.0, le=1.0, description="Nucleus sampling mass.")
     seed: int | None = Field(None, description="embedded: seed for reproducible sampling.")

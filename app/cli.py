@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from app.commands import doctor, locate, repo
+from app.commands import agent, doctor, locate, repo
 
 app = typer.Typer(
     name="fathom",
@@ -15,6 +15,7 @@ app = typer.Typer(
 )
 repo.register(app)
 locate.register(app)
+agent.register(app)
 doctor.register(app)
 
 

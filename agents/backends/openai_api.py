@@ -42,6 +42,9 @@ from agents.settings import ThinkingField
 PLACEHOLDER_KEY = "not-needed"   # local servers take any key; the client insists on one
 
 
+DEFAULT_CONTEXT_WINDOW = 131_072
+
+
 class OpenAIBackend(BaseChatModel):
     """A chat model behind an OpenAI-compatible `/chat/completions` endpoint."""
 
@@ -49,9 +52,13 @@ class OpenAIBackend(BaseChatModel):
                  max_tokens: int | None = None, temperature: float | None = None,
                  top_p: float | None = None, timeout: float = 120.0,
                  thinking_field: ThinkingField = "deepseek", max_retries: int = 2,
-                 pricing: Pricing | None = None) -> None:
-        """`base_url` None means OpenAI's own endpoint; `api_key` None sends a placeholder."""
+                 pricing: Pricing | None = None, context_window: int | None = None) -> None:
+        """`base_url` None means OpenAI's own endpoint; `api_key` None sends a placeholder.
+
+        `context_window` is how many tokens the remote model attends to (default 131,072).
+        """
         super().__init__(model, pricing)
+        self.context_window = context_window or DEFAULT_CONTEXT_WINDOW
         self.base_url = base_url
         self.max_tokens = max_tokens
         self.temperature = temperature

@@ -400,3 +400,14 @@ def test_embedded_v4_checkpoint_uses_v4_prompt_and_thinking(tmp_path: Path) -> N
     assert result.usage.completion_tokens == 5 and result.finish_reason == "length"
     with pytest.raises(ChatModelError, match="cannot load the embedded model"):
         EmbeddedBackend(tmp_path / "missing.gguf").chat([ChatMessage.user("hi")])
+
+
+def test_backend_none_and_remote_context_window(tmp_path: Path) -> None:
+    none = ModelSettings(config_file=tmp_path / "absent.toml", backend="none")
+    with pytest.raises(ChatModelError, match="no model"):
+        chat_model_from_config(none)
+    remote = chat_model_from_config(ModelSettings(
+        config_file=tmp_path / "absent.toml", backend="openai", model="deepseek-v4",
+        base_url="http://127.0.0.1:9/v1", context_tokens=1_048_576,
+    ))
+    assert remote.context_window == 1_048_576

@@ -1,0 +1,166 @@
+"""Check an answer's `path:line` citations against the files they point at.
+
+A citation is `path:LINE` or `path:LINE-END` (also inside backticks). It is kept only
+when the file exists inside the repository (the same path rules as editing: no escape,
+no `.git/`, no secrets), the lines exist, and the cited lines — give or take `slack`
+lines, for off-by-one answers — contain what the claim around it mentions: one of the
+identifiers it names, or, when it names none, one of its significant words. A
+citation whose claim names nothing checkable cannot be verified and is dropped too.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from tools.edit import EditPathError, resolve_repo_path
+from tools.repo.grams import STOPWORDS
+from tools.repo.secrets import find_secret
+
+SLACK = 2   # lines around a cited range that still count
+_CITATION = re.compile(
+    r"(?<![\w/.-])((?:[\w.-]+/)*[\w-][\w.-]*\.[A-Za-z0-9_]+):(\d+)(?:\s*[-–]\s*(\d+))?(?!\d)")
+_CODE = re.compile(r"`([^`\n]+)`")
+_FILE_NAME = re.compile(
+    r"(?:[\w.-]+/)+[\w.-]+|\b[\w-]+\.(?:py|pyi|js|jsx|ts|tsx|md|rst|txt|toml|json|ya?ml|cfg|"
+    r"ini|c|h|cc|cpp|hpp|go|rs|java|kt|rb|php|cs|swift|scala|sh|sql|html|css)\b")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*(\[-])|\n")
+_EXTRA_STOPWORDS = frozenset({
+    "this", "that", "these", "those", "which", "where", "line", "lines", "file", "files",
+    "function", "method", "class", "defined", "defines", "code", "here", "there", "called",
+    "returns", "return", "value", "values", "uses", "used", "also", "see", "shown", "module",
+})
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A cited range of a file: `path`, 1-based `line` to `end_line` inclusive."""
+
+    path: str
+    line: int
+    end_line: int
+
+    def __str__(self) -> str:
+        """`path:line` or `path:line-end_line`."""
+        tail = f"-{self.end_line}" if self.end_line != self.line else ""
+        return f"{self.path}:{self.line}{tail}"
+
+    def to_json(self) -> dict[str, object]:
+        """`{"path", "line", "end_line"}`."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class CheckedCitation:
+    """A citation, the claim it supports, and whether (and why not) it holds."""
+
+    citation: Citation
+    text: str       # the citation as written in the answer
+    claim: str
+    ok: bool
+    reason: str | None = None
+    start: int = 0  # where `text` is in the answer
+
+
+@dataclass(frozen=True)
+class CitationReport:
+    """The verified citations (first-seen order, no repeats) and the dropped ones."""
+
+    verified: list[Citation]
+    dropped: list[CheckedCitation]
+
+
+def _sentences(text: str) -> list[tuple[int, int]]:
+    """Start and end offsets of the sentences (or lines) of `text`."""
+    bounds, start = [], 0
+    for match in _SENTENCE_END.finditer(text):
+        bounds.append((start, match.start()))
+        start = match.end()
+    bounds.append((start, len(text)))
+    return bounds
+
+
+def claim_terms(claim: str) -> tuple[set[str], set[str]]:
+    """What a claim mentions: identifiers (in backticks, or shaped like code) and words."""
+    bare = _FILE_NAME.sub(" ", _CITATION.sub(" ", claim))
+    identifiers = set()
+    for code in _CODE.findall(bare):
+        identifiers.update(t for t in _IDENTIFIER.findall(code) if len(t) > 1)
+    for token in _IDENTIFIER.findall(_CODE.sub(" ", bare)):
+        if "_" in token or "." in token or re.search(r"[a-z][A-Z]", token):
+            identifiers.add(token)
+    identifiers.update(re.findall(r"\b([A-Za-z_]\w*)\(", bare))  # called: name(...)
+    words = {w.lower() for w in re.findall(r"[A-Za-z]{4,}", _CODE.sub(" ", bare))}
+    words -= STOPWORDS | _EXTRA_STOPWORDS
+    return identifiers, words
+
+
+def _mentions(lines: str, identifiers: set[str], words: set[str]) -> bool:
+    """Whether the cited text holds one of the identifiers (or, if none, one of the words)."""
+    lowered = lines.lower()
+    if identifiers:
+        parts = {p for ident in identifiers for p in (ident, ident.rsplit(".", 1)[-1])}
+        return any(re.search(rf"(?<!\w){re.escape(p.lower())}(?!\w)", lowered) for p in parts)
+    return any(word in lowered for word in words)
+
+
+def check_citation(root: str | Path, citation: Citation, claim: str,
+                   slack: int = SLACK) -> str | None:
+    """Why `citation` does not support `claim` (None when it does)."""
+    try:
+        path, rel = resolve_repo_path(root, citation.path)
+    except EditPathError as err:
+        return str(err)
+    if not path.is_file():
+        return f"{rel}: no such file"
+    data = path.read_bytes()
+    if b"\0" in data[:8000] or find_secret(data):
+        return f"{rel}: not a readable text file"
+    lines = data.decode("utf-8", "replace").splitlines()
+    if citation.line < 1 or citation.end_line < citation.line:
+        return f"{citation}: not a line range"
+    if citation.line > len(lines):
+        return f"{rel} has {len(lines)} lines; line {citation.line} does not exist"
+    identifiers, words = claim_terms(claim)
+    if not identifiers and not words:
+        return "the claim names nothing that the cited lines could be checked against"
+    start = max(1, citation.line - slack)
+    end = min(len(lines), citation.end_line + slack)
+    if not _mentions("\n".join(lines[start - 1:end]), identifiers, words):
+        named = ", ".join(sorted(identifiers or words)[:4])
+        return f"lines {start}-{end} of {rel} do not mention {named}"
+    return None
+
+
+def verify_citations(root: str | Path, answer: str, slack: int = SLACK) -> CitationReport:
+    """Check every citation in `answer`; keep those that hold, report the rest."""
+    verified: list[Citation] = []
+    dropped: list[CheckedCitation] = []
+    for start, end in _sentences(answer):
+        claim = answer[start:end]
+        for match in _CITATION.finditer(claim):
+            line = int(match.group(2))
+            citation = Citation(match.group(1).removeprefix("./"), line,
+                                int(match.group(3) or line))
+            reason = check_citation(root, citation, claim, slack)
+            if reason is None:
+                if citation not in verified:
+                    verified.append(citation)
+            else:
+                dropped.append(CheckedCitation(citation, match.group(0), claim.strip(), False,
+                                               reason, start + match.start()))
+    return CitationReport(verified, dropped)
+
+
+def mark_dropped(answer: str, dropped: list[CheckedCitation]) -> str:
+    """The answer with each dropped citation marked, and a note listing why at the end."""
+    if not dropped:
+        return answer
+    for item in sorted(dropped, key=lambda d: d.start, reverse=True):
+        end = item.start + len(item.text)
+        if answer[item.start:end] == item.text:
+            answer = f"{answer[:end]} [unverified]{answer[end:]}"
+    notes = "\n".join(f"- {d.text}: {d.reason}" for d in dropped)
+    return f"{answer.rstrip()}\n\nUnverified citations (dropped):\n{notes}"

@@ -1,0 +1,204 @@
+"""The `review` graph: a diff → findings with evidence → a self-check → the report.
+
+    collect → review → self_check → report
+
+`collect` resolves `base..head`, takes the diff (with new-side line numbers for the
+model), lints the changed files at `head` (syntax, and ruff on added lines when it is
+installed) and, given a test command, runs the tests at `head` in a throwaway worktree
+with a scrubbed environment. `review` is one thinking call asking for findings as JSON,
+each with evidence — a quoted line, a failing test or a lint hit — retried once when the
+reply cannot be read. `self_check` drops every finding whose evidence does not hold
+(`agents.graphs.evidence`), then asks the model which of the rest it can support; it
+can only drop. Without a model the lint hits are the findings.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+from langgraph.graph import END, START, StateGraph
+
+from agents.graphs import evidence as ev
+from agents.graphs import workspace
+from agents.graphs.base import RunContext, State
+from agents.llm import ChatMessage, ChatModelError
+from agents.prompts import review as prompts
+from tools.git import GitError, repo_root
+from tools.git_worktree import create_worktree
+from tools.testing import TestCommandError, run_tests
+
+REVIEW_ATTEMPTS = 2
+
+
+class ReviewState(TypedDict, total=False):
+    """The `review` graph's state (JSON data only)."""
+
+    repo: str
+    base: str
+    head: str
+    base_sha: str
+    head_sha: str
+    test_command: str | None
+    diff: str
+    numbered: str
+    changed: list[str]
+    lint: list[dict[str, Any]]
+    failing: list[str]
+    findings: list[dict[str, Any]]
+    dropped: list[dict[str, Any]]
+    model: str
+    status: str
+    summary: str
+    steps: int
+    elapsed: float
+    tokens: int
+
+
+def resolve(repo: str, rev: str) -> str:
+    """The commit a revision names; `GitError` naming it otherwise."""
+    try:
+        return workspace.run_git(repo, "rev-parse", "--verify", "--quiet",
+                                 f"{rev}^{{commit}}").strip()
+    except GitError as err:
+        raise GitError(f"unknown revision {rev!r} in {repo}") from err
+
+
+def _hits(state: State) -> list[ev.LintHit]:
+    return [ev.LintHit(**h) for h in state.get("lint", [])]
+
+
+def lint_findings(hits: list[ev.LintHit]) -> list[dict[str, Any]]:
+    """Lint hits as findings (what a review without a model reports)."""
+    return [ev.finding_json(ev.Finding(
+        path=h.path, line=h.line, severity="error" if h.code in ("syntax", "F821") else "warning",
+        message=f"{h.code}: {h.message}", evidence=ev.Evidence(kind="lint", text=h.describe())))
+        for h in hits]
+
+
+class ReviewNodes:
+    """The nodes of the `review` graph, bound to a run context."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        """Bind to `ctx`."""
+        self.ctx = ctx
+
+    def collect(self, state: State) -> State:
+        """The diff, lint hits on it, and the tests failing at `head`."""
+        repo = str(repo_root(state["repo"]))
+        base, head = resolve(repo, state["base"]), resolve(repo, state["head"])
+        diff = workspace.diff_between(repo, base, head)
+        numbered, changed = ev.numbered_diff(diff)
+        hits = ev.lint(repo, head, diff)
+        failing = self._failing_tests(repo, head, state.get("test_command"))
+        return {"base_sha": base, "head_sha": head, "diff": diff, "numbered": numbered,
+                "changed": changed, "lint": [ev.lint_json(h) for h in hits],
+                "failing": failing}
+
+    def _failing_tests(self, repo: str, head: str, command: str | None) -> list[str]:
+        """Failing test ids at `head`, run in a throwaway worktree (empty without a command)."""
+        if not command:
+            return []
+        tree = create_worktree(repo, f"fathom/{self.ctx.run_id}", head)
+        try:
+            run = run_tests(command, tree.path, timeout=self.ctx.test_timeout)
+        except TestCommandError as err:
+            self.ctx.error("collect", str(err))
+            return []
+        finally:
+            workspace.close_worktree(repo, tree.path, delete_branch=True)
+        failing = [f.test_id for f in run.failures]
+        if not run.ok and not failing:
+            failing = [f"(the test command failed: exit code {run.exit_code})"]
+        return failing
+
+    def review(self, state: State) -> State:
+        """Findings with evidence from one thinking call (lint hits without a model)."""
+        if not state.get("diff"):
+            return {"findings": [], "model": self.ctx.model_name}
+        if self.ctx.model is None:
+            return {"findings": lint_findings(_hits(state)), "model": "none"}
+        lint = "\n".join(h.describe() for h in _hits(state)) or "(none)"
+        messages = [ChatMessage.system(prompts.REVIEW_SYSTEM),
+                    ChatMessage.user(prompts.REVIEW_USER.format(
+                        base=state["base"], head=state["head"], diff=state["numbered"],
+                        lint=lint, tests="\n".join(state.get("failing", [])) or "(none)"))]
+        for _ in range(REVIEW_ATTEMPTS):
+            try:
+                result = self.ctx.chat("review", messages, thinking=True)
+            except ChatModelError as err:
+                self.ctx.error("review", str(err))
+                return {"findings": lint_findings(_hits(state)), "model": "none"}
+            try:
+                findings = ev.parse_findings(result.content)
+            except ValueError as err:
+                messages += [result.message(),
+                             ChatMessage.user(prompts.JSON_RETRY.format(error=err))]
+                continue
+            return {"findings": [ev.finding_json(f) for f in findings], "model": result.model}
+        self.ctx.error("review", "the model's findings could not be read; lint hits only")
+        return {"findings": lint_findings(_hits(state)), "model": self.ctx.model_name}
+
+    def self_check(self, state: State) -> State:
+        """Drop findings whose evidence does not hold, then those the model cannot support."""
+        kept, dropped = [], []
+        for data in state.get("findings", []):
+            finding = ev.Finding.model_validate(data)
+            reason = ev.check_evidence(state["repo"], state["head_sha"], finding,
+                                       state.get("changed", []), state.get("failing", []),
+                                       _hits(state))
+            if reason is None:
+                kept.append(data)
+            else:
+                dropped.append({**data, "reason": reason})
+        if kept and self.ctx.model is not None and state.get("model", "none") != "none":
+            kept, more = self._model_check(state, kept)
+            dropped += more
+        for item in dropped:
+            self.ctx.notice("self_check", f"dropped {item['path']}:{item['line']}: "
+                            f"{item['reason']}")
+        return {"findings": kept, "dropped": dropped}
+
+    def _model_check(self, state: State, findings: list[dict[str, Any]]
+                     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Ask the model which findings it can support; it may only drop."""
+        listing = "\n".join(
+            f"{n}. {f['path']}:{f['line']} [{f['severity']}] {f['message']} — evidence "
+            f"({f['evidence']['kind']}): {f['evidence']['text']}"
+            for n, f in enumerate(findings, start=1))
+        messages = [ChatMessage.system(prompts.SELF_CHECK_SYSTEM),
+                    ChatMessage.user(prompts.SELF_CHECK_USER.format(diff=state["numbered"],
+                                                                    findings=listing))]
+        try:
+            keep = ev.parse_keep(self.ctx.chat("self_check", messages, thinking=True).content,
+                                 len(findings))
+        except (ChatModelError, ValueError) as err:
+            self.ctx.error("self_check", f"self-check skipped ({err}); evidence checks stand")
+            return findings, []
+        return ([f for n, f in enumerate(findings, start=1) if n in keep],
+                [{**f, "reason": "the self-check could not support it"}
+                 for n, f in enumerate(findings, start=1) if n not in keep])
+
+    def report(self, state: State) -> State:
+        """The outcome in a line."""
+        findings, dropped = state.get("findings", []), state.get("dropped", [])
+        if not state.get("diff"):
+            summary = f"no changes between {state['base']} and {state['head']}"
+        else:
+            summary = (f"{len(findings)} findings on {len(state.get('changed', []))} files "
+                       f"({len(dropped)} dropped by the self-check); "
+                       f"{len(state.get('failing', []))} failing tests")
+        return {"status": "done", "summary": summary}
+
+
+def build(ctx: RunContext) -> StateGraph:
+    """The `review` graph for `ctx` (compile it with a checkpointer to run it)."""
+    nodes = ReviewNodes(ctx)
+    graph = StateGraph(ReviewState)
+    names = ("collect", "review", "self_check", "report")
+    for name in names:
+        graph.add_node(name, ctx.node(name, getattr(nodes, name)))
+    graph.add_edge(START, names[0])
+    for first, second in zip(names, names[1:], strict=False):
+        graph.add_edge(first, second)
+    graph.add_edge(names[-1], END)
+    return graph
