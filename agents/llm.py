@@ -296,7 +296,8 @@ def chat_model_from_config(config: ModelSettings | None = None) -> BaseChatModel
 
         return EmbeddedBackend(config.model, max_new_tokens=config.max_tokens,
                                temperature=config.temperature, top_p=config.top_p,
-                               seed=config.seed, device=config.device, pricing=pricing)
+                               seed=config.seed, device=config.device, pricing=pricing,
+                               context_limit=config.context_tokens)
     if config.backend == "openai":
         from agents.backends.openai_api import OpenAIBackend
 

@@ -51,8 +51,9 @@ class ModelSettings(BaseSettings):
     script: Path | None = Field(None, description="scripted: the JSON transcript to replay.")
     max_tokens: int = Field(1024, ge=1, description="Most tokens generated per reply.")
     context_tokens: int | None = Field(
-        None, ge=1024, description="openai: tokens the remote model's context holds (e.g. "
-        "1048576 for DeepSeek V4); default 131072. Embedded models report their own.")
+        None, ge=1024, description="Tokens of context to use. openai: what the remote "
+        "model holds (e.g. 1048576 for DeepSeek V4; default 131072). embedded: a cap below "
+        "the model's own (default 4096 for the bundled SmolLM2, the model's own otherwise).")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="0 is greedy.")
     top_p: float = Field(1.0, gt=0.0, le=1.0, description="Nucleus sampling mass.")
     seed: int | None = Field(None, description="embedded: seed for reproducible sampling.")

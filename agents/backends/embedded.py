@@ -57,7 +57,10 @@ class LoadedModel:
     model: CausalLM       # llama or DeepSeek V4
     tokenizer: Tokenizer
     chat_format: ChatFormat
-    context: int          # most positions the model supports
+    context: int          # most positions used: the model's, or less if capped
+
+
+SMOLLM2_CONTEXT = 4096
 
 
 class EmbeddedBackend(BaseChatModel):
@@ -68,9 +71,16 @@ class EmbeddedBackend(BaseChatModel):
 
     def __init__(self, path: str | Path | None = None, *, max_new_tokens: int = 1024,
                  temperature: float = 0.0, top_p: float = 1.0, seed: int | None = None,
-                 device: str = "cpu", pricing: Pricing | None = None) -> None:
-        """`path`: a .gguf file or a V4 checkpoint directory (None: the bundled SmolLM2)."""
+                 device: str = "cpu", pricing: Pricing | None = None,
+                 context_limit: int | None = None) -> None:
+        """`path`: a .gguf file or a V4 checkpoint directory (None: the bundled SmolLM2).
+
+        `context_limit` caps the context used below the model's own; the bundled SmolLM2
+        defaults to SMOLLM2_CONTEXT, because prefilling its full 8K on a laptop CPU takes
+        tens of seconds.
+        """
         self.path = Path(path) if path is not None else None
+        self.context_limit = context_limit or (SMOLLM2_CONTEXT if path is None else None)
         super().__init__(self.path.stem if self.path else SMOLLM2_NAME, pricing)
         self.max_new_tokens = max_new_tokens
         self.temperature = temperature
@@ -98,7 +108,10 @@ class EmbeddedBackend(BaseChatModel):
                 raise ChatModelError(f"{path}: not a .gguf file or a checkpoint directory")
         except (GGUFLoadError, LoadError, ConfigError, TokenizerError, OSError) as err:
             raise ChatModelError(f"cannot load the embedded model: {err}") from err
-        return LoadedModel(model, tokenizer, chat_format, model.config.max_position_embeddings)
+        context = model.config.max_position_embeddings
+        if self.context_limit is not None:
+            context = min(context, self.context_limit)
+        return LoadedModel(model, tokenizer, chat_format, context)
 
     def loaded(self) -> LoadedModel:
         """The loaded model, loading it on first use."""
