@@ -16,10 +16,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The TUI on a terminal; without one, a headless answer about the repository.
 run: install
-	$(BIN)/fathom index $(REPO)
-	$(BIN)/fathom map --repo $(REPO) --tokens 1024
-	$(BIN)/fathom search "where is the token budget enforced" --repo $(REPO) --limit 5
+	$(BIN)/fathom tui $(REPO)
 
 # pytest exits 5 when it collects nothing: that fails the target like any other error.
 test: install
@@ -28,6 +27,8 @@ test: install
 bench: install
 	$(BIN)/python bench/index.py
 	$(BIN)/python bench/niah.py
+	$(BIN)/python bench/model.py
+	$(BIN)/python bench/agents.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from app.commands import agent, doctor, locate, repo
+from app.commands import agent, doctor, locate, repo, tui
 
 app = typer.Typer(
     name="fathom",
@@ -16,6 +16,7 @@ app = typer.Typer(
 repo.register(app)
 locate.register(app)
 agent.register(app)
+tui.register(app)
 doctor.register(app)
 
 

@@ -13,6 +13,7 @@ ranked spans themselves.
 
 from __future__ import annotations
 
+import sqlite3
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,7 @@ from agents.prompts.ask import (
 )
 from tools.repo.index import RepoIndex
 from tools.repo.pack import PackOptions, pack_repository
+from tools.repo.rank import RankQuery, rank
 from tools.repo.search import SearchHit, search
 from tools.repo.tokens import count_tokens
 
@@ -39,6 +41,7 @@ DEFAULT_CONTEXT = 131_072     # tokens assumed for a remote model that does not 
 DEFAULT_ANSWER_TOKENS = 1_024  # reserved for the answer when the model does not say
 PROMPT_OVERHEAD = 400          # system prompt, chat template and question
 TOKENIZER_MARGIN = 0.8         # budgets count V4 tokens; other tokenizers may need more
+CENTRAL_KINDS = frozenset({"class", "function", "method", "interface", "struct", "trait"})
 SPAN_SHARE = 0.5               # at most this share of the budget goes to numbered spans
 MAX_SPANS = 8
 MAX_SPAN_LINES = 60
@@ -132,7 +135,8 @@ def build_context(root: Path, question: str, budget: int,
     index = RepoIndex(root)
     index.update()
     with closing(index.connect()) as conn:
-        hits = search(conn, index.fulltext(), question, MAX_SPANS)
+        hits = search(conn, index.fulltext(), question, MAX_SPANS) or _central_spans(
+            conn, question, MAX_SPANS)
     shown, parts, used = [], [], count_tokens(SPANS_HEADER + SPANS_FOOTER)
     for hit in hits:
         text = numbered_span(root, hit)
@@ -155,6 +159,13 @@ def build_context(root: Path, question: str, budget: int,
             summary = {k: v for k, v in pack.manifest().items() if k != "files"}
             summary["included"] = True
     return pack_text + spans, shown, summary
+
+
+def _central_spans(conn: sqlite3.Connection, question: str, limit: int) -> list[SearchHit]:
+    """When no span matches the question's words: the repository's top-ranked definitions."""
+    ranking = rank(conn, RankQuery(question))
+    tops = [d for d in ranking.definitions if d.kind in CENTRAL_KINDS][:limit]
+    return [SearchHit(d.path, d.line, d.end_line, round(d.score, 6), d.name) for d in tops]
 
 
 def _hit_json(hit: SearchHit) -> dict[str, Any]:

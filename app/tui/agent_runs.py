@@ -1,0 +1,167 @@
+"""Fix and repair runs behind `FathomService`: start, resume, decide, list.
+
+Runs go through `agents.graphs.runner` without an approver, so a run that wants to
+touch the user's branch stops, durably, as `awaiting_approval`; the TUI shows its diff,
+the user accepts or rejects hunks, and the run is resumed with that decision. Nothing
+blocks a thread on the user, and a run left waiting can be decided in a later session.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, cast
+
+from agents.events import (
+    ApprovalRequested,
+    DiffReady,
+    Event,
+    Notice,
+    RunError,
+    RunFinished,
+    RunStarted,
+    StepFinished,
+    StepStarted,
+    TestResult,
+    TokensUsed,
+    ToolCalled,
+)
+from agents.graphs.runner import RunOutcome, resume_run, start_run
+from agents.graphs.workspace import apply_to_branch
+from agents.llm import ChatModel
+from agents.runs import RunKind, RunStore, new_run_id
+from app.tui.patches import commit_diff, keep_hunks, parse_diff
+from app.tui.runstate import (
+    Approval,
+    Decision,
+    Run,
+    RunProgress,
+    RunResult,
+    RunStatus,
+    TimelineEntry,
+)
+
+Progress = Callable[[RunProgress], None]
+PAST_RUNS = 20
+SLOW_STEP = 0.5  # seconds: a step's end is on the timeline only when it took this long
+
+
+def describe(event: Event) -> tuple[str, str] | None:
+    """The (label, detail) of an agent event on the timeline; None for none."""
+    if isinstance(event, RunStarted):
+        return "started", f"{event.graph}: {event.request}"
+    if isinstance(event, StepStarted):
+        return event.step, "…"
+    if isinstance(event, StepFinished):
+        return (event.step, f"done in {event.seconds:.1f}s") \
+            if event.seconds >= SLOW_STEP else None
+    if isinstance(event, ToolCalled):
+        return f"tool {event.name}", "ok" if event.ok else f"failed: {event.result[:80]}"
+    if isinstance(event, TokensUsed):
+        return "model", (f"{event.prompt_tokens:,} in, {event.completion_tokens:,} out "
+                         f"({event.run_tokens:,} this run)")
+    if isinstance(event, TestResult):
+        counts = f"{event.passed} passed, {event.failed} failed" if event.passed is not None \
+            else ("passing" if event.ok else "failing")
+        return "tests", counts + (f"; first: {event.failures[0]}" if event.failures else "")
+    if isinstance(event, DiffReady):
+        return "diff", f"{len(event.files)} files: {', '.join(event.files)}"
+    if isinstance(event, ApprovalRequested):
+        return "approval", event.question
+    if isinstance(event, Notice | RunError):
+        return ("error" if isinstance(event, RunError) else "notice"), event.message
+    if isinstance(event, RunFinished):
+        return event.status, event.summary
+    return None
+
+
+def _sink(progress: Progress, started: float) -> Callable[[Event], None]:
+    """An agent event sink reporting to `progress` (times relative to `started`)."""
+    def emit(event: Event) -> None:
+        """Translate one event."""
+        line = describe(event)
+        entry = TimelineEntry(round(event.at - started, 2), *line) if line else None
+        diff = parse_diff(event.diff) if isinstance(event, DiffReady) else None
+        status = cast(RunStatus, event.status) if isinstance(event, RunFinished) else None
+        summary = event.summary if isinstance(event, RunFinished) else ""
+        progress(RunProgress(event.run_id, entry, diff, status, summary))
+    return emit
+
+
+def _result(repo: Path, outcome: RunOutcome) -> RunResult:
+    """What the TUI needs of an outcome: status, summary, and the approval it waits for."""
+    state = outcome.state
+    summary = state.get("summary") or outcome.record.summary
+    approval = None
+    if outcome.status == "awaiting_approval" and outcome.approval:
+        request = outcome.approval
+        approval = Approval(outcome.run_id, request.get("question", "Apply?"),
+                            parse_diff(commit_diff(repo, request["commit"])))
+        summary = request.get("instructions", summary)
+    return RunResult(outcome.run_id, outcome.status, summary, approval)
+
+
+def start(repo: Path, model: ChatModel, kind: str, task: str, test_command: str | None,
+          progress: Progress, now: float) -> RunResult:
+    """Run a `fix` (task in words) or `repair` (make `test_command` pass) to its end or
+    its approval point."""
+    if kind == "repair":
+        if not test_command:
+            raise ValueError("a repair needs the command that runs the tests")
+        task = f"make the failing tests pass ({test_command})"
+    elif not task.strip():
+        raise ValueError("say what the fix should change")
+    inputs: dict[str, Any] = {"kind": kind, "task": task, "repo": str(repo),
+                              "test_command": test_command or None}
+    outcome = start_run(cast(RunKind, kind), repo, inputs, model=model,
+                        emit=_sink(progress, now), run_id=new_run_id(kind))
+    return _result(repo, outcome)
+
+
+def resume(repo: Path, model: ChatModel, run_id: str, decision: Decision | None,
+           progress: Progress, now: float) -> RunResult:
+    """Continue run `run_id`; at its approval point, answer with `decision` (None: stop
+    there again, to show the change)."""
+    approver = _approver(repo, run_id, decision, progress, now) if decision else None
+    outcome = resume_run(repo, run_id, model=model, emit=_sink(progress, now),
+                         approver=approver)
+    return _result(repo, outcome)
+
+
+def _approver(repo: Path, run_id: str, decision: Decision, progress: Progress,
+              now: float) -> Callable[[dict[str, Any]], bool]:
+    """The answer to a run's approval request that carries out `decision`."""
+    def note(label: str, detail: str) -> None:
+        """Put a step of the review on the run's timeline."""
+        progress(RunProgress(run_id, TimelineEntry(round(time.time() - now, 2), label,
+                                                   detail)))
+
+    def approve(request: dict[str, Any]) -> bool:
+        """Keep the accepted hunks on the branch; apply them if asked."""
+        commit, branch = request["commit"], request["branch"]
+        everything = frozenset((f.path, h.index)
+                               for f in parse_diff(commit_diff(repo, commit)) for h in f.hunks)
+        if decision.keep == everything:
+            return decision.apply  # the graph applies the whole commit itself
+        head = keep_hunks(repo, branch, commit, decision.keep)
+        note("review", f"kept {len(decision.keep)} of {len(everything)} hunks on {branch}")
+        if decision.apply and decision.keep:
+            applied, message = apply_to_branch(repo, head)
+            note("applied" if applied else "not applied", message)
+        return False  # the selection is applied here; the graph would take the whole commit
+
+    return approve
+
+
+def past(repo: Path) -> list[Run]:
+    """The repository's recent runs from its run database (no timelines), oldest first."""
+    with RunStore(repo) as store:
+        records = store.recent(PAST_RUNS)
+    runs = []
+    for record in reversed(records):
+        inputs = record.request.get("inputs", {})
+        title = str(inputs.get("question") or inputs.get("task") or "")
+        runs.append(Run(record.run_id, record.kind, title, record.created, record.status,
+                        summary=record.summary))
+    return runs

@@ -1,0 +1,138 @@
+"""Runs: a scripted fix, its diff reviewed hunk by hunk, approval, resume in a new session."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import git
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from agents.backends.scripted import ScriptedBackend, Transcript
+from app.tui.app import FathomApp
+from app.tui.screens.new_run import NewRunScreen
+from app.tui.screens.runs import RunsScreen
+from app.tui.services import FathomService
+from app.tui.widgets.diff_view import DiffView, HunkView
+from tests.app.tui.helpers import SIZE, FakeClock, settle
+from tests.conftest import FIXTURES, init_repo
+
+pytestmark = pytest.mark.anyio
+TASK = "mean([2, 4]) returns 2.0 instead of 3: fix mean"
+CHECK = f"{sys.executable} check.py"
+MEAN = ("calc/stats.py\n<<<<<<< SEARCH\n    return sum(values) / (len(values) + 1)\n=======\n"
+        "    return sum(values) / len(values)\n>>>>>>> REPLACE\n")
+SHOUT = ('calc/text.py\n<<<<<<< SEARCH\n    """Upper-case text with an exclamation mark."""\n'
+         '=======\n    """Upper-case text, then an exclamation mark."""\n>>>>>>> REPLACE\n')
+
+
+def _edit(text: str) -> dict[str, object]:
+    return {"tool_calls": [{"name": "apply_edit",
+                            "arguments": {"format": "search_replace", "text": text}}]}
+
+
+def fixer() -> ScriptedBackend:
+    """A model that plans, fixes `mean`, rewords a docstring elsewhere, and stops."""
+    return ScriptedBackend(Transcript.model_validate({"model": "scripted-fixer", "turns": [
+        {"expect": {"role": "user", "thinking": True},
+         "reply": {"content": "mean divides by len(values) + 1 in calc/stats.py."}},
+        {"expect": {"role": "user", "tools": ["apply_edit"]}, "reply": _edit(MEAN)},
+        {"expect": {"role": "tool"}, "reply": _edit(SHOUT)},
+        {"expect": {"role": "tool"}, "reply": {"content": "mean divides by the count."}},
+    ]}))
+
+
+@pytest.fixture
+def calc(tmp_path: Path) -> Path:
+    """The calc project (mean is off by one), committed to git."""
+    root = tmp_path / "calc"
+    shutil.copytree(FIXTURES / "calc", root)
+    init_repo(root)
+    return root
+
+
+def _app(root: Path, model: ScriptedBackend | None = None) -> FathomApp:
+    return FathomApp(FathomService(root, model=model or fixer(), context=8192,
+                                   clock=FakeClock()))
+
+
+async def _start_fix(pilot: Pilot[None]) -> RunsScreen:
+    """Open Runs, fill in the fix form, start it and wait until it stops for approval."""
+    await settle(pilot)
+    await pilot.press("f5")
+    await settle(pilot)
+    await pilot.press("n")
+    form = pilot.app.screen
+    assert isinstance(form, NewRunScreen)
+    form.query_one("#task", Input).value = TASK
+    form.query_one("#test-command", Input).value = CHECK
+    form.query_one("#test-command", Input).focus()
+    await pilot.press("enter")
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, RunsScreen)
+    return screen
+
+
+async def test_fix_keeps_only_the_accepted_hunk(calc: Path) -> None:
+    app = _app(calc)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _start_fix(pilot)
+        run = screen.selected
+        assert run is not None and run.status == "awaiting_approval", run and run.summary
+        labels = [e.label for e in run.timeline]
+        assert {"setup", "baseline", "plan", "tool apply_edit", "tests", "diff"} <= set(labels)
+        hunks = list(screen.query(HunkView))
+        assert [h.key for h in hunks] == [("calc/stats.py", 0), ("calc/text.py", 0)]
+        assert screen.query_one("#approval").display
+
+        await pilot.click(hunks[1])  # reject the docstring change
+        assert screen.query_one(DiffView).accepted() == {("calc/stats.py", 0)}
+        await pilot.press("y")
+        await settle(pilot)
+
+        assert run.status == "done" and not screen.query_one("#approval").display
+        repo = git.Repo(calc)
+        branch = f"fathom/{run.id}"
+        kept = repo.git.diff(f"{branch}^", branch, "--name-only").split()
+        assert kept == ["calc/stats.py"]
+        assert repo.head.commit.hexsha == repo.commit(branch).hexsha  # applied: fast-forward
+        assert "return sum(values) / len(values)" in (calc / "calc/stats.py").read_text()
+        assert "exclamation mark." in (calc / "calc/text.py").read_text()
+        assert not repo.is_dirty(untracked_files=True)
+
+
+async def test_a_waiting_run_resumes_in_a_new_session(calc: Path) -> None:
+    async with _app(calc).run_test(size=SIZE) as pilot:
+        first = await _start_fix(pilot)
+        run_id = first.selected.id if first.selected else ""
+    before = git.Repo(calc).head.commit.hexsha
+
+    app = _app(calc, ScriptedBackend(Transcript(turns=())))  # the model is not needed again
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f5")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, RunsScreen)
+        past = app.runs.get(run_id)
+        assert past is not None and past.status == "awaiting_approval"
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert past.approval is not None and len(screen.query(HunkView)) == 2
+        diff = screen.query_one(DiffView)
+        diff.focus()
+        await pilot.press("down", "space")  # keyboard: reject the first hunk…
+        assert diff.accepted() == {("calc/text.py", 0)}
+        await pilot.press("space")  # …and accept it again
+        assert len(diff.accepted()) == 2
+        await pilot.press("k")  # keep on the branch, apply nothing
+        await settle(pilot)
+        assert past.status == "done"
+    repo = git.Repo(calc)
+    assert repo.head.commit.hexsha == before
+    changed = repo.git.diff(f"fathom/{run_id}^", f"fathom/{run_id}", "--name-only").split()
+    assert changed == ["calc/stats.py", "calc/text.py"]
