@@ -4,7 +4,7 @@ The prompt is prefilled once (optionally in chunks), then each step feeds one to
 Text arrives as deltas from `StreamDecoder`, so no delta splits a UTF-8 character; text
 that might be the start of a stop string is held back until it is clear either way, so
 stop strings never reach the caller. Works for any model with `forward(input_ids,
-positions, cache)` and `new_cache(batch_size, max_len)` (llama and DeepSeek V4).
+positions, cache, num_logits)` and `new_cache(batch_size, max_len)` (llama and DeepSeek V4).
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ class CausalLM(Protocol):
     """What `generate` needs from a model."""
 
     def forward(self, input_ids: Tensor, positions: Tensor | None = None,
-                cache: Any = None) -> Tensor:
-        """Logits [B, T, vocab]; with a cache, continue the cached sequence."""
+                cache: Any = None, num_logits: int | None = None) -> Tensor:
+        """Logits [B, T, vocab] (the last `num_logits` positions only when given); with a
+        cache, continue the cached sequence."""
         ...
 
     def new_cache(self, batch_size: int, max_len: int) -> Any:
@@ -68,8 +69,9 @@ def generate(
     """Stream the continuation of `prompt_ids`, one `TokenEvent` per generated token.
 
     `temperature == 0` is greedy; otherwise tokens are sampled from the top-p nucleus,
-    reproducibly when `seed` is given. `prefill_chunk` feeds a long prompt in pieces of
-    that many tokens, bounding the size of the logits the prefill materialises.
+    reproducibly when `seed` is given. Only the last position's logits are computed.
+    `prefill_chunk` feeds a long prompt in pieces of that many tokens, bounding the
+    activations the prefill materialises.
     """
     if not prompt_ids:
         raise ValueError("generate needs at least one prompt token")
@@ -131,7 +133,7 @@ def _forward(model: CausalLM, ids: list[int], cache: Any, device: torch.device) 
     # inference_mode per call: a `with` around the generator body would leak the mode
     # into the caller's code while the generator is suspended.
     with torch.inference_mode():
-        logits = model.forward(torch.tensor([ids], device=device), cache=cache)
+        logits = model.forward(torch.tensor([ids], device=device), cache=cache, num_logits=1)
     return logits[:, -1]
 
 

@@ -15,7 +15,8 @@ import gguf
 import numpy as np
 import torch
 
-from model_runtime.models.llama import LlamaConfig, LlamaForCausalLM
+from model_runtime.config import ConfigError, LlamaConfig
+from model_runtime.models.llama import LlamaForCausalLM
 from model_runtime.tokenizer import Tokenizer
 
 
@@ -63,21 +64,28 @@ def read_gguf_config(reader: gguf.GGUFReader, path: Path) -> LlamaConfig:
     tokens = reader.fields.get("tokenizer.ggml.tokens")
     vocab_default = len(tokens.data) if tokens is not None else None
     names = {t.name for t in reader.tensors}
+    optional = {key: int(reader.fields[f"tokenizer.ggml.{key}"].contents())
+                for key in ("bos_token_id", "eos_token_id")
+                if f"tokenizer.ggml.{key}" in reader.fields}
+    if heads < 1 or hidden % heads:
+        raise GGUFLoadError(f"{path}: llama.attention.head_count ({heads}) does not divide "
+                            f"llama.embedding_length ({hidden})")
     try:
         return LlamaConfig(
             vocab_size=int(get("llama.vocab_size", vocab_default)),
             hidden_size=hidden,
             intermediate_size=int(get("llama.feed_forward_length")),
-            num_hidden_layers=int(get("llama.block_count")),
-            num_attention_heads=heads,
-            num_key_value_heads=int(get("llama.attention.head_count_kv", heads)),
+            num_layers=int(get("llama.block_count")),
+            num_heads=heads,
+            num_kv_heads=int(get("llama.attention.head_count_kv", heads)),
             head_dim=int(get("llama.rope.dimension_count", hidden // heads)),
             rms_norm_eps=float(get("llama.attention.layer_norm_rms_epsilon")),
             rope_theta=float(get("llama.rope.freq_base", 10000.0)),
             max_position_embeddings=int(get("llama.context_length", 2048)),
             tie_word_embeddings="output.weight" not in names,
+            **optional,
         )
-    except ValueError as err:
+    except ConfigError as err:
         raise GGUFLoadError(f"{path}: inconsistent model shape: {err}") from err
 
 
@@ -140,7 +148,7 @@ def load_gguf_model(path: str | Path, device: str | torch.device = "cpu",
         expected.pop("lm_head.weight")
     state: dict[str, torch.Tensor] = {}
     for tensor in reader.tensors:
-        name = _hf_name(tensor.name, cfg.num_hidden_layers)
+        name = _hf_name(tensor.name, cfg.num_layers)
         if name is None or name not in expected:
             raise GGUFLoadError(f"{path}: unexpected tensor {tensor.name!r} "
                                 f"(shape {list(tensor.shape)})")
@@ -153,9 +161,9 @@ def load_gguf_model(path: str | Path, device: str | torch.device = "cpu",
             raise GGUFLoadError(f"{path}: tensor {tensor.name!r} has shape {list(array.shape)}, "
                                 f"expected {list(expected[name])}")
         if name.endswith("q_proj.weight"):
-            array = unpermute_qk(array, cfg.num_attention_heads)
+            array = unpermute_qk(array, cfg.num_heads)
         elif name.endswith("k_proj.weight"):
-            array = unpermute_qk(array, cfg.num_key_value_heads)
+            array = unpermute_qk(array, cfg.num_kv_heads)
         if not array.flags.writeable:  # F32/F16 tensors come back as views of the mapped file
             array = array.copy()
         state[name] = torch.from_numpy(np.ascontiguousarray(array)).to(device=device, dtype=dtype)

@@ -14,6 +14,9 @@ The model is built on the meta device and filled block by block straight from th
 mapped shards (FP8/FP4 weights are dequantised one tensor at a time), so peak memory stays
 near one block above the loaded weights. Anything that does not fit — a missing, extra,
 mis-shaped or truncated tensor — raises :class:`LoadError` naming the tensor and the file.
+
+A ``llama`` directory (Hugging Face names, which are our llama module's names) loads too;
+``.gguf`` files go to ``gguf_loader``.
 """
 
 from __future__ import annotations
@@ -26,14 +29,16 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from safetensors import safe_open
 from torch import nn
 
-from model_runtime.config import DeepseekV4Config, load_config
+from model_runtime.config import DeepseekV4Config, LlamaConfig, load_config
 from model_runtime.models.deepseek_v4 import DeepseekV4ForCausalLM
+from model_runtime.models.llama import LlamaForCausalLM
 from model_runtime.quant import FP4_GROUP, QuantFormatError, dequantize_fp4, dequantize_fp8
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -120,6 +125,8 @@ def load_model(
 ) -> nn.Module:
     """Load a checkpoint directory (HF or reference names, sharded or not) or a ``.gguf``.
 
+    The directory's ``config.json`` decides the model: DeepSeek V4 (any spelling) or llama.
+
     ``dtype`` is the activation/weight dtype (default: the checkpoint's ``dtype`` if it names
     one, else float32); quantised weights are dequantised into it. Returns the model in eval
     mode with gradients disabled.
@@ -136,12 +143,9 @@ def load_model(
     if not path.is_dir():
         raise LoadError(f"{path}: not a checkpoint directory or .gguf file")
     config = load_config(path)
-    if not isinstance(config, DeepseekV4Config):
-        raise LoadError(
-            f"{path}: {config.model_type} checkpoints are loaded from GGUF files, "
-            "safetensors directories are supported for DeepSeek V4"
-        )
     entries = index_checkpoint(path)
+    if isinstance(config, LlamaConfig):
+        return _load_llama(path, config, entries, torch.device(device), dtype)
     sources = map_names(entries)
     if config.num_mtp_layers and not any(name.startswith("mtp.") for name in sources):
         config = dataclasses.replace(config, num_mtp_layers=0)  # HF checkpoints drop MTP
@@ -166,6 +170,43 @@ def load_model(
                 _assign(model, name, value)
     if config.tie_word_embeddings:
         model.head.weight = model.embed.weight
+    return model.eval().requires_grad_(False)
+
+
+def _load_llama(
+    path: Path,
+    config: LlamaConfig,
+    entries: dict[str, TensorEntry],
+    device: torch.device,
+    dtype: torch.dtype | None,
+) -> LlamaForCausalLM:
+    """A llama model from Hugging Face-named safetensors (our parameter names are theirs)."""
+    dtype = dtype or _DTYPES.get(config.torch_dtype or "float32", torch.float32)
+    with torch.device("meta"):
+        model = LlamaForCausalLM(config)
+    expected = dict(model.named_parameters())  # a tied lm_head.weight is listed once, as embed
+    missing = sorted(set(expected) - set(entries))
+    if missing:
+        raise LoadError(f"{path}: tensor {missing[0]} is missing from the checkpoint")
+    with ExitStack() as stack:
+        handles: dict[Path, Any] = {}
+        for key, entry in sorted(entries.items()):
+            if key not in expected:
+                if key == "lm_head.weight" and config.tie_word_embeddings:
+                    continue  # some tied checkpoints store the head anyway; it is the embedding
+                raise LoadError(f"{entry.file}: unexpected tensor {key} (no such llama parameter)")
+            if entry.shape != tuple(expected[key].shape):
+                raise LoadError(f"{entry.file}: tensor {key} has shape {entry.shape}, "
+                                f"expected {tuple(expected[key].shape)}")
+            if entry.dtype not in ("F32", "F16", "BF16"):
+                raise LoadError(f"{entry.file}: tensor {key} is {entry.dtype}; llama weights "
+                                "must be F32, F16 or BF16")
+            if entry.file not in handles:
+                handles[entry.file] = stack.enter_context(safe_open(str(entry.file), "pt"))
+            value = handles[entry.file].get_tensor(key).to(device=device, dtype=dtype)
+            _assign(model, key, value)
+    if config.tie_word_embeddings:
+        model.lm_head.weight = model.model.embed_tokens.weight
     return model.eval().requires_grad_(False)
 
 

@@ -17,36 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-
-@dataclass(frozen=True)
-class LlamaConfig:
-    """Shape of a llama model; field names match Hugging Face's `LlamaConfig`."""
-
-    vocab_size: int
-    hidden_size: int
-    intermediate_size: int
-    num_hidden_layers: int
-    num_attention_heads: int
-    num_key_value_heads: int
-    head_dim: int = 0  # 0: hidden_size // num_attention_heads
-    rms_norm_eps: float = 1e-5
-    rope_theta: float = 10000.0
-    max_position_embeddings: int = 8192
-    tie_word_embeddings: bool = True
-
-    def __post_init__(self) -> None:
-        if self.num_attention_heads % self.num_key_value_heads:
-            raise ValueError(
-                f"num_attention_heads ({self.num_attention_heads}) is not a multiple of "
-                f"num_key_value_heads ({self.num_key_value_heads})"
-            )
-        if self.head_dim == 0:
-            if self.hidden_size % self.num_attention_heads:
-                raise ValueError(f"hidden_size ({self.hidden_size}) is not a multiple of "
-                                 f"num_attention_heads ({self.num_attention_heads})")
-            object.__setattr__(self, "head_dim", self.hidden_size // self.num_attention_heads)
-        if self.head_dim % 2:
-            raise ValueError(f"head_dim ({self.head_dim}) must be even for RoPE")
+from model_runtime.config import LlamaConfig
 
 
 @dataclass
@@ -106,8 +77,7 @@ class LlamaAttention(nn.Module):
     def __init__(self, cfg: LlamaConfig, layer: int) -> None:
         super().__init__()
         self.layer = layer
-        self.n_heads, self.n_kv, self.head_dim = (cfg.num_attention_heads,
-                                                  cfg.num_key_value_heads, cfg.head_dim)
+        self.n_heads, self.n_kv, self.head_dim = cfg.num_heads, cfg.num_kv_heads, cfg.head_dim
         self.q_proj = nn.Linear(cfg.hidden_size, self.n_heads * self.head_dim, bias=False)
         self.k_proj = nn.Linear(cfg.hidden_size, self.n_kv * self.head_dim, bias=False)
         self.v_proj = nn.Linear(cfg.hidden_size, self.n_kv * self.head_dim, bias=False)
@@ -191,7 +161,7 @@ class LlamaModel(nn.Module):
         super().__init__()
         self.embed_tokens = nn.Embedding(cfg.vocab_size, cfg.hidden_size)
         self.layers = nn.ModuleList(LlamaDecoderLayer(cfg, i)
-                                    for i in range(cfg.num_hidden_layers))
+                                    for i in range(cfg.num_layers))
         self.norm = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps)
 
 
@@ -210,18 +180,18 @@ class LlamaForCausalLM(nn.Module):
         """An empty contiguous cache for `batch_size` sequences of up to `max_len` tokens."""
         cfg = self.config
         weight = self.model.embed_tokens.weight
-        shape = (cfg.num_hidden_layers, batch_size, cfg.num_key_value_heads, max_len,
-                 cfg.head_dim)
+        shape = (cfg.num_layers, batch_size, cfg.num_kv_heads, max_len, cfg.head_dim)
         return KVCache(torch.zeros(shape, dtype=weight.dtype, device=weight.device),
                        torch.zeros(shape, dtype=weight.dtype, device=weight.device))
 
     def forward(self, input_ids: Tensor, positions: Tensor | None = None,
-                cache: KVCache | None = None) -> Tensor:
+                cache: KVCache | None = None, num_logits: int | None = None) -> Tensor:
         """Logits [B, T, vocab] for `input_ids` [B, T].
 
         Without a cache this is a full causal prefill. With one, the tokens continue the
         cached sequence at `cache.length` (which advances by T). `positions` ([T] or
         [B, T]) overrides the RoPE positions, which default to the slots being written.
+        `num_logits` keeps only the last that many positions ([B, num_logits, vocab]).
         """
         b, t = input_ids.shape
         start = 0 if cache is None else cache.length
@@ -236,4 +206,6 @@ class LlamaForCausalLM(nn.Module):
             x = layer(x, cos, sin, cache)
         if cache is not None:
             cache.length = start + t
+        if num_logits is not None:
+            x = x[:, -num_logits:]
         return self.lm_head(self.model.norm(x))

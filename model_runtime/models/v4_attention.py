@@ -13,7 +13,10 @@ The output is rotated back by the query position, grouped into ``o_groups`` and 
 by ``wo_a`` per group (``[H*D/g] -> d_g``) and ``wo_b`` across groups.
 
 Queries are processed in blocks, so memory grows with ``block * (window + k)`` and never with
-``T * T``.
+``T * T``. Compute is linear in ``T`` on sliding layers and for CSA's attention over its
+``index_topk`` entries; per query, HCA attends to every visible one of ``T / 128`` entries
+and the lightning indexer scores every visible one of ``T / 4``: the two parts that grow as
+``T^2``, with small constants (see :class:`~model_runtime.models.v4_compressor.Indexer`).
 """
 
 from __future__ import annotations
@@ -108,7 +111,7 @@ class Attention(nn.Module):
         if self.indexer is not None:
             index_keys = self.indexer.compressor(
                 x, start, state.indexer if state else None, self.rope
-            )
+            ).float()  # converted once here, not once per query block
         out = torch.empty_like(q)
         block = self._block_size(t, keys.shape[1])
         for a in range(0, t, block):
@@ -126,8 +129,8 @@ class Attention(nn.Module):
         ``block + window`` window keys) and few enough to keep the score tensors in budget."""
         longest = max(self.window, 64)
         per_query = self.n_heads * (longest + self.window + 1)
-        if self.layer_type == CSA:
-            per_query += self.indexer.n_heads * (n_keys // self.ratio + 1)
+        if self.layer_type == CSA:  # indexer score rows (its per-head scores are chunked)
+            per_query += n_keys // self.ratio + 1
             per_query += (self.n_heads + self.head_dim) * self.indexer.topk
         elif self.layer_type == HCA:
             per_query += self.n_heads * (n_keys // self.ratio + 1)
@@ -177,12 +180,12 @@ class Attention(nn.Module):
         )
         selected = None
         if topk is not None:  # CSA: per-query gathered entries
-            n = entries.shape[1]
-            index = topk.clamp(min=0)  # [B, Tb, k]
-            selected = torch.gather(
-                entries.unsqueeze(1).expand(b, tb, n, d), 2,
-                index.unsqueeze(-1).expand(-1, -1, -1, d),
-            )  # [B, Tb, k, D]
+            n, k = entries.shape[1], topk.shape[-1]
+            # Row ids into the flattened [B*n, D] entries: a plain row copy (index_select),
+            # several times faster than gathering from an expanded [B, Tb, n, D] view.
+            rows = topk.clamp(min=0) + torch.arange(b, device=q.device).view(b, 1, 1) * n
+            selected = entries.reshape(b * n, d).index_select(0, rows.flatten())
+            selected = selected.view(b, tb, k, d)  # [B, Tb, k, D]
             comp = torch.matmul(q, selected.transpose(-1, -2)) * self.scale  # [B, Tb, H, k]
             scores.append(comp.masked_fill((topk < 0).unsqueeze(2), float("-inf")))
         elif entries is not None:  # HCA: every entry whose window the query has seen

@@ -26,6 +26,11 @@ from model_runtime.config import DeepseekV4Config
 from model_runtime.models.v4_cache import CompressorState
 from model_runtime.models.v4_layers import RMSNorm, Rope, apply_rope, linear
 
+# Elements of the per-head indexer scores computed at once: 8 MiB in fp32, small enough for
+# the allocator to reuse (not map afresh) and to stay in cache between the product and the
+# head sum.
+_SCORE_BUDGET = 1 << 21
+
 
 class Compressor(nn.Module):
     """Gated pooling of ``ratio`` tokens into one ``head_dim`` entry (overlapping for CSA)."""
@@ -113,7 +118,19 @@ class Compressor(nn.Module):
 
 
 class Indexer(nn.Module):
-    """Lightning indexer: scores compressed entries per query and keeps the top-k."""
+    """Lightning indexer: scores compressed entries per query and keeps the top-k.
+
+    Cost: every query scores every entry it can see, so a prefill of ``T`` tokens does about
+    ``T * (T / ratio) / 2 * index_n_heads * index_head_dim`` multiply-adds plus a top-k over
+    up to ``T / ratio`` scores per query — quadratic in ``T`` by design (the paper's
+    indexer is the one O(T^2) part of V4, kept cheap by few, narrow heads; everything else
+    in a CSA layer is linear). Memory stays bounded: ``Attention.forward`` calls
+    :meth:`select` one query block at a time (``Attention._block_size`` keeps the block's
+    ``[block, N]`` score rows within ``_BLOCK_BUDGET``), and :func:`head_scores` computes the
+    per-head ``[rows, heads, N]`` scores a few queries at a time, at most ``_SCORE_BUDGET``
+    elements (8 MiB) — one query's row when that alone is larger (``N * heads`` over 2M:
+    ``T`` beyond 128K at V4's 64 indexer heads), which then grows linearly with ``T``.
+    """
 
     def __init__(self, config: DeepseekV4Config, ratio: int) -> None:
         super().__init__()
@@ -138,27 +155,47 @@ class Indexer(nn.Module):
         """Top-k entry ids ``[B, T, k]`` per query, ``-1`` where fewer entries are visible.
 
         ``x``: ``[B, T, dim]`` normed block input; ``qr``: ``[B, T, q_lora_rank]`` query
-        latent; ``positions``: ``[T]``; ``keys``: ``[B, N, index_head_dim]`` indexer entries.
-        Score of entry s for query t: ``sum_h w_{t,h} * relu(q_{t,h} . k_s) / sqrt(c)``.
+        latent; ``positions``: ``[T]`` (ascending); ``keys``: ``[B, N, index_head_dim]`` fp32
+        indexer entries. Score of entry s for query t:
+        ``sum_h w_{t,h} * relu(q_{t,h} . k_s) / sqrt(c)``. Only the entries the block's last
+        query can see are scored (a causal prefill thus scores half of all pairs); when they
+        are no more than ``index_topk``, every visible one is selected without scoring.
+        Memory: ``[B, T, index_n_heads, N]`` fp32 scores; the caller bounds ``T``.
         """
         b, t, _ = x.shape
-        n = keys.shape[1]
-        k = min(self.topk, n)
-        if n == 0:
-            return torch.empty(b, t, 0, dtype=torch.long, device=x.device)
+        visible = ((positions + 1) // self.ratio).view(1, t, 1)  # entries each query may use
+        n = min(keys.shape[1], int(visible[0, -1, 0]))
+        if n <= self.topk:
+            top = torch.arange(n, device=x.device).view(1, 1, n).expand(b, t, n)
+            return torch.where(top >= visible, torch.full_like(top, -1), top)
         q = linear(qr, self.wq_b).view(b, t, self.n_heads, self.head_dim)
         cos, sin = rope.cos_sin(positions)
-        q = apply_rope(q, cos, sin)
-        scores = torch.matmul(q.float(), keys.transpose(-1, -2).float().unsqueeze(1))  # [B,T,H,N]
+        q = apply_rope(q, cos, sin).float()
         scale = (self.head_dim * self.n_heads) ** -0.5
         weights = linear(x, self.weights_proj).float() * scale  # [B, T, H]
-        # The head sum as a matmul: one read of the [B, T, H, N] block instead of three.
-        scores = torch.matmul(weights.unsqueeze(2), scores.relu_()).squeeze(2)  # [B, T, N]
-        visible = ((positions + 1) // self.ratio).view(1, t, 1)
+        keys_t = keys[:, :n].float().transpose(1, 2)  # [B, c, N]
+        scores = torch.empty(b, t, n, device=x.device)
+        rows = max(1, _SCORE_BUDGET // (self.n_heads * n))
+        for a in range(0, t, rows):
+            z = min(a + rows, t)
+            scores[:, a:z] = head_scores(q[:, a:z], keys_t, weights[:, a:z])
         future = torch.arange(n, device=x.device).view(1, 1, n) >= visible
-        scores = scores.masked_fill(future, float("-inf"))
-        top = _topk_lowest_index_ties(scores, k)
+        scores.masked_fill_(future, float("-inf"))
+        top = _topk_lowest_index_ties(scores, self.topk)
         return torch.where(top >= visible, torch.full_like(top, -1), top)
+
+
+def head_scores(q: torch.Tensor, keys_t: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Indexer scores ``[B, R, N]``: ``sum_h weights[b, r, h] * relu(q[b, r, h] . keys[b, :, s])``.
+
+    ``q``: ``[B, R, H, c]`` fp32 queries; ``keys_t``: ``[B, c, N]`` fp32 entries, transposed;
+    ``weights``: ``[B, R, H]`` scaled head weights. Materialises ``[B, R, H, N]``.
+    """
+    b, r, h, c = q.shape
+    # One [R*H, c] x [c, N] product per sequence rather than R small ones.
+    per_head = torch.bmm(q.reshape(b, r * h, c), keys_t).view(b, r, h, -1)
+    # The head sum as a matmul: one read of the [B, R, H, N] block instead of three.
+    return torch.matmul(weights.unsqueeze(2), per_head.relu_()).squeeze(2)
 
 
 def _topk_lowest_index_ties(scores: torch.Tensor, k: int) -> torch.Tensor:

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from model_runtime import load_model
-from model_runtime.models import v4_attention
+from model_runtime.models import v4_attention, v4_compressor
 from tests.model_runtime.v4_checkpoints import TINY_CONFIGS, random_hf_model
 
 pytest.importorskip("transformers")
@@ -75,8 +75,19 @@ def test_query_blocking_does_not_change_logits(
     with torch.no_grad():
         whole = model(ids)
         monkeypatch.setattr(v4_attention, "_BLOCK_BUDGET", 4096)  # a few queries per block
+        monkeypatch.setattr(v4_compressor, "_SCORE_BUDGET", 2048)  # and fewer per score chunk
+        chunks = []  # elements of each [rows, heads, N] per-head indexer score chunk
+        head_scores = v4_compressor.head_scores
+
+        def recording(q: torch.Tensor, keys_t: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+            chunks.append(q.shape[1] * q.shape[2] * keys_t.shape[2])
+            return head_scores(q, keys_t, w)
+
+        monkeypatch.setattr(v4_compressor, "head_scores", recording)
         blocked = model(ids)
     assert (blocked - whole).abs().max().item() <= TOLERANCE
+    # The indexer's quadratic scores are computed a few queries at a time, never all at once.
+    assert len(chunks) > 100 and max(chunks) <= 2048
 
 
 def test_num_logits_and_positions(checkpoints: dict[str, tuple]) -> None:

@@ -1,8 +1,9 @@
-"""generate() and sampling on a tiny random llama with a byte-level tokenizer."""
+"""generate() and sampling on tiny random llama and DeepSeek V4 models, byte-level tokenizer."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,10 +12,14 @@ import torch
 from tokenizers import AddedToken, decoders, models, pre_tokenizers
 from torch import Tensor
 
+from model_runtime import load_model
+from model_runtime.config import CSA, HCA, SLIDING, LlamaConfig, parse_config
 from model_runtime.generate import TokenEvent, generate, generate_text
-from model_runtime.models.llama import KVCache, LlamaConfig, LlamaForCausalLM
+from model_runtime.models.deepseek_v4 import DeepseekV4ForCausalLM
+from model_runtime.models.llama import KVCache, LlamaForCausalLM
 from model_runtime.sampling import SamplingParams, sample, top_p_filter
 from model_runtime.tokenizer import Tokenizer
+from tests.model_runtime.v4_checkpoints import save_reference_checkpoint
 
 EOS = "<|eos|>"
 
@@ -41,9 +46,9 @@ def _byte_of(char: str) -> int:
 @pytest.fixture(scope="module")
 def model() -> LlamaForCausalLM:
     torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=257, hidden_size=64, intermediate_size=128,
-                      num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                      rope_theta=10000.0)
+    cfg = LlamaConfig(vocab_size=257, hidden_size=64, intermediate_size=128, num_layers=2,
+                      num_heads=4, num_kv_heads=2, head_dim=16, rope_theta=10000.0,
+                      tie_word_embeddings=True)
     m = LlamaForCausalLM(cfg).eval()
     with torch.no_grad():  # tied N(0, 1) embeddings make near one-hot logits; soften them
         m.lm_head.weight.mul_(0.2)
@@ -132,8 +137,8 @@ class _EndsAfter:
         self.inner, self.eos, self.n, self.calls = inner, eos, n, 0
 
     def forward(self, input_ids: Tensor, positions: Tensor | None = None,
-                cache: KVCache | None = None) -> Tensor:
-        logits = self.inner.forward(input_ids, positions, cache)
+                cache: KVCache | None = None, num_logits: int | None = None) -> Tensor:
+        logits = self.inner.forward(input_ids, positions, cache, num_logits)
         self.calls += 1
         if self.calls == self.n:
             logits[:, -1, self.eos] = 1e9
@@ -175,3 +180,82 @@ def test_top_p_filter_keeps_the_nucleus() -> None:
     gen = torch.Generator().manual_seed(0)
     draws = {int(sample(logits, SamplingParams(1.0, 0.6), gen)) for _ in range(50)}
     assert draws == {1, 2}
+
+
+# -- DeepSeek V4 ---------------------------------------------------------------------------
+
+# Every attention type and both routings; a window of 8 and ratios 4 / 8, so a 20-token prompt
+# plus 8 new tokens wraps the window and completes CSA and HCA blocks during decoding.
+V4_CONFIG: dict[str, Any] = {
+    "model_type": "deepseek_v4", "vocab_size": 257, "hidden_size": 32, "num_hidden_layers": 3,
+    "layer_types": [SLIDING, CSA, HCA], "mlp_layer_types": ["hash_moe", "moe", "moe"],
+    "compress_rates": {CSA: 4, HCA: 8}, "sliding_window": 8, "num_attention_heads": 2,
+    "head_dim": 16, "partial_rotary_factor": 0.5, "q_lora_rank": 16, "o_groups": 2,
+    "o_lora_rank": 8, "moe_intermediate_size": 16, "n_routed_experts": 4,
+    "num_experts_per_tok": 2, "index_n_heads": 4, "index_head_dim": 16, "index_topk": 3,
+    "hc_mult": 2, "num_nextn_predict_layers": 0, "eos_token_id": 256, "bos_token_id": None,
+}
+V4_PROMPT = list(b"def add(a, b): return")  # 21 byte tokens
+
+
+def _random_v4_weights(seed: int = 0) -> dict[str, Tensor]:
+    """Reference-named random tensors for `V4_CONFIG` (mHC, sinks and routing all active)."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.device("meta"):
+        shapes = DeepseekV4ForCausalLM(parse_config(V4_CONFIG)).state_dict()
+    tensors = {}
+    for name, meta in shapes.items():
+        if meta.dtype == torch.long:  # hash routing: token -> experts
+            tensors[name] = torch.randint(0, 4, tuple(meta.shape), generator=generator)
+        elif name.endswith("norm.weight"):
+            tensors[name] = 1 + 0.1 * torch.randn(meta.shape, generator=generator)
+        else:
+            tensors[name] = 0.3 * torch.randn(meta.shape, generator=generator)
+    return tensors
+
+
+@pytest.fixture(scope="module")
+def v4_model() -> DeepseekV4ForCausalLM:
+    model = DeepseekV4ForCausalLM(parse_config(V4_CONFIG)).eval()
+    model.load_state_dict(_random_v4_weights())
+    return model
+
+
+def _argmax_continuation(model: torch.nn.Module, prompt: list[int], n: int, eos: int
+                         ) -> list[int]:
+    """Greedy tokens from repeated full prefills (no cache), stopping before EOS."""
+    ids = list(prompt)
+    with torch.no_grad():
+        for _ in range(n):
+            nxt = int(model(torch.tensor([ids]))[0, -1].argmax())
+            if nxt == eos:
+                break
+            ids.append(nxt)
+    return ids[len(prompt):]
+
+
+def _greedy(model: torch.nn.Module, tokenizer: Tokenizer, n: int, **kw: Any) -> list[int]:
+    return [e.token_id for e in generate(model, tokenizer, V4_PROMPT, n, **kw)
+            if e.finish_reason != "eos"]
+
+
+def test_v4_greedy_equals_argmax_of_repeated_full_prefills(v4_model: DeepseekV4ForCausalLM,
+                                                           tokenizer: Tokenizer) -> None:
+    expected = _argmax_continuation(v4_model, V4_PROMPT, 8, tokenizer.eos_id)
+    assert len(expected) == 8 and len(set(expected)) > 1  # a real, varied continuation
+    assert _greedy(v4_model, tokenizer, 8) == expected
+    # Chunk edges inside compressor windows (5), and one token at a time (1).
+    assert _greedy(v4_model, tokenizer, 8, prefill_chunk=5) == expected
+    assert _greedy(v4_model, tokenizer, 8, prefill_chunk=1) == expected
+
+
+def test_v4_checkpoint_loads_and_generates_end_to_end(v4_model: DeepseekV4ForCausalLM,
+                                                      tokenizer: Tokenizer,
+                                                      tmp_path: Path) -> None:
+    directory = save_reference_checkpoint(tmp_path / "v4", _random_v4_weights(), V4_CONFIG)
+    loaded = load_model(directory)
+    assert isinstance(loaded, DeepseekV4ForCausalLM) and not loaded.training
+    events = list(generate(loaded, tokenizer, V4_PROMPT, 8))
+    assert [e.token_id for e in events] == _greedy(v4_model, tokenizer, 8)
+    assert events[-1].finish_reason == "length"
+    assert "".join(e.text for e in events) == tokenizer.decode([e.token_id for e in events])

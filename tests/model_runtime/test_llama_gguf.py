@@ -1,7 +1,9 @@
-"""The GGUF loader and llama model: SmolLM2-135M-Instruct against transformers, tiny files."""
+"""The llama model and its loaders: SmolLM2-135M-Instruct against transformers, tiny GGUF
+files, and a safetensors directory written by transformers."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import gguf
@@ -9,13 +11,16 @@ import numpy as np
 import pytest
 import torch
 
+from model_runtime import load_model
 from model_runtime.chat import Message, encode_chatml
+from model_runtime.config import LlamaConfig
 from model_runtime.generate import generate
 from model_runtime.gguf_loader import (
     GGUFLoadError,
     load_gguf_model,
     load_gguf_with_tokenizer,
 )
+from model_runtime.loader import LoadError
 from model_runtime.models.llama import LlamaForCausalLM
 from model_runtime.tokenizer import Tokenizer, gguf_path_of_smollm2
 
@@ -211,3 +216,48 @@ def test_loader_errors_name_the_file_and_tensor(tmp_path: Path) -> None:
     truncated.write_bytes(truncated.read_bytes()[:-1000])
     with pytest.raises(GGUFLoadError, match="truncated.gguf"):
         load_gguf_model(truncated)
+
+
+def test_transformers_llama_directory_loads_with_the_same_logits(tmp_path: Path) -> None:
+    """config.json as transformers 5 writes it (RoPE base inside rope_parameters), tied head."""
+    from transformers import LlamaConfig as HFLlamaConfig
+    from transformers import LlamaForCausalLM as HFLlama
+
+    torch.manual_seed(0)
+    reference = HFLlama(HFLlamaConfig(
+        vocab_size=VOCAB, hidden_size=HIDDEN, intermediate_size=FFN, num_hidden_layers=LAYERS,
+        num_attention_heads=HEADS, num_key_value_heads=KV_HEADS, rope_theta=500.0,
+        tie_word_embeddings=True, rms_norm_eps=1e-5)).eval()
+    reference.save_pretrained(tmp_path)
+    model = load_model(tmp_path)
+    assert isinstance(model.config, LlamaConfig) and model.config.rope_theta == 500.0
+    assert model.lm_head.weight is model.model.embed_tokens.weight
+    ids = torch.randint(0, VOCAB, (2, 24), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        diff = (model(ids) - reference(ids).logits).abs().max().item()
+    assert diff < 1e-5, diff
+
+
+def test_llama_directory_errors_name_the_tensor(tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+
+    config = {"model_type": "llama", "vocab_size": VOCAB, "hidden_size": HIDDEN,
+              "intermediate_size": FFN, "num_hidden_layers": LAYERS,
+              "num_attention_heads": HEADS, "num_key_value_heads": KV_HEADS,
+              "tie_word_embeddings": True}
+    weights = {k: torch.from_numpy(v) for k, v in _hf_weights().items()}
+    cases = {
+        "missing": ({k: v for k, v in weights.items() if "layers.1.mlp.up" not in k},
+                    r"tensor model\.layers\.1\.mlp\.up_proj\.weight is missing"),
+        "extra": (weights | {"model.layers.0.self_attn.q_proj.bias": torch.zeros(HIDDEN)},
+                  r"unexpected tensor model\.layers\.0\.self_attn\.q_proj\.bias"),
+        "shaped": (weights | {"model.norm.weight": torch.ones(HIDDEN + 1)},
+                   r"tensor model\.norm\.weight has shape \(65,\), expected \(64,\)"),
+    }
+    for name, (tensors, message) in cases.items():
+        directory = tmp_path / name
+        directory.mkdir()
+        (directory / "config.json").write_text(json.dumps(config))
+        save_file(tensors, str(directory / "model.safetensors"))
+        with pytest.raises(LoadError, match=message):
+            load_model(directory)
