@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -102,15 +103,36 @@ def added_lines(diff: str) -> dict[str, set[int]]:
                      if line.is_added and line.target_line_no} for f in patch}
 
 
+# Rules whose hits are bugs, not style: undefined names, misplaced statements, bad syntax.
+ERROR_RULES = ("F821", "F822", "F823", "F632", "F701", "F702", "F704", "F706", "E9")
+
+
 def _ruff() -> str | None:
     beside = Path(sys.executable).parent / "ruff"
     return str(beside) if beside.is_file() else shutil.which("ruff")
 
 
+def ruff_report(path: str, text: str, select: tuple[str, ...] = ()) -> list[tuple[int, str, str]]:
+    """(row, code, message) of ruff's hits on one file's text (none without ruff)."""
+    ruff = _ruff()
+    if ruff is None or not path.endswith(".py"):
+        return []
+    command = [ruff, "check", "--isolated", "--no-cache", "--output-format", "json"]
+    if select:
+        command += ["--select", ",".join(select)]
+    done = subprocess.run([*command, "--stdin-filename", path, "-"], input=text,
+                          capture_output=True, text=True, timeout=LINT_TIMEOUT, check=False)
+    try:
+        reported = json.loads(done.stdout or "[]")
+    except json.JSONDecodeError:
+        return []
+    return [(int(item.get("location", {}).get("row", 0)), item.get("code") or "",
+             item.get("message", "")) for item in reported]
+
+
 def lint(repo: str | Path, head: str, diff: str) -> list[LintHit]:
     """Syntax errors of the changed files at `head`, and ruff's hits on added lines."""
     hits: list[LintHit] = []
-    ruff = _ruff()
     for path, lines in added_lines(diff).items():
         text = show(repo, head, path)
         if text is None:
@@ -118,21 +140,31 @@ def lint(repo: str | Path, head: str, diff: str) -> list[LintHit]:
         for error in source_errors(path, text.encode()):
             line = re.match(r".*?:(\d+):", error)
             hits.append(LintHit(path, int(line.group(1)) if line else 1, "syntax", error))
-        if ruff is None or not path.endswith(".py"):
-            continue
-        done = subprocess.run([ruff, "check", "--isolated", "--no-cache", "--output-format",
-                               "json", "--stdin-filename", path, "-"], input=text,
-                              capture_output=True, text=True, timeout=LINT_TIMEOUT, check=False)
-        try:
-            reported = json.loads(done.stdout or "[]")
-        except json.JSONDecodeError:
-            continue
-        for item in reported:
-            row = int(item.get("location", {}).get("row", 0))
-            code = item.get("code")
+        for row, code, message in ruff_report(path, text):
             if row in lines and code and code != "invalid-syntax":  # compile() reports those
-                hits.append(LintHit(path, row, code, item.get("message", "")))
+                hits.append(LintHit(path, row, code, message))
     return hits
+
+
+def new_lint_errors(root: str | Path, base: str, paths: list[str]) -> list[str]:
+    """Ruff's error-class hits (undefined names and the like) an edit added to `paths`.
+
+    Hits the file already had at `base` are not the edit's doing and are not reported.
+    """
+    errors = []
+    for rel in paths:
+        path = Path(root) / rel
+        if not rel.endswith(".py") or not path.is_file():
+            continue
+        before = Counter((code, message) for _, code, message in
+                         ruff_report(rel, show(root, base, rel) or "", ERROR_RULES))
+        for row, code, message in ruff_report(rel, path.read_text("utf-8", "replace"),
+                                              ERROR_RULES):
+            if before[(code, message)] > 0:
+                before[(code, message)] -= 1
+            else:
+                errors.append(f"{rel}:{row}: {code} {message}")
+    return errors
 
 
 def parse_findings(text: str) -> list[Finding]:

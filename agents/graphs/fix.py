@@ -29,6 +29,7 @@ from agents.events import DiffReady, TestResult, ToolCalled
 from agents.graphs import locate as locating
 from agents.graphs import workspace
 from agents.graphs.base import RunContext, State, message_dicts, messages_of, over_budget
+from agents.graphs.evidence import new_lint_errors
 from agents.graphs.report import SUCCESS, summarise, summarise_tests, tests_text
 from agents.llm import ChatMessage, ChatModelError, ToolCall
 from agents.prompts import fix as prompts
@@ -207,8 +208,10 @@ class FixNodes:
         return update
 
     def check(self, state: State) -> State:
-        """Parse the edited files; errors go back to the model."""
+        """Parse and lint the edited files; errors go back to the model."""
         errors = workspace.syntax_errors(state["worktree"], state["edited"])
+        if not errors:
+            errors = new_lint_errors(state["worktree"], state["base"], state["edited"])
         if not errors:
             return {"check_errors": [],
                     "outcome": "" if state.get("test_command") else "green"}

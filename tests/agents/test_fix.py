@@ -200,3 +200,17 @@ def test_budgets_stop_the_run_with_a_report(calc: Path, budgets: Budgets, reason
     assert outcome.status == "failed" and outcome.state["outcome"] == "budget"
     assert outcome.state["reason"].startswith(reason)
     assert outcome.state["summary"].startswith("a budget ran out: ")
+
+
+def test_new_lint_errors_reports_only_what_the_edit_added(tmp_path: Path) -> None:
+    from agents.graphs.evidence import new_lint_errors
+    from tests.conftest import init_repo
+
+    (tmp_path / "mod.py").write_text("def f():\n    return undefined_before\n")
+    repo = init_repo(tmp_path)
+    base = repo.head.commit.hexsha
+    (tmp_path / "mod.py").write_text(
+        "def f():\n    return undefined_before\n\n\ndef g():\n    return tyop_name\n"
+    )
+    errors = new_lint_errors(tmp_path, base, ["mod.py"])
+    assert errors == ["mod.py:6: F821 Undefined name `tyop_name`"]
