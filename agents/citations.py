@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from tools.edit import EditPathError, resolve_repo_path
 from tools.repo.grams import STOPWORDS
@@ -62,6 +63,18 @@ class CheckedCitation:
     ok: bool
     reason: str | None = None
     start: int = 0  # where `text` is in the answer
+
+    def to_json(self) -> dict[str, object]:
+        """`{"citation": text as written, "claim", "reason", "path", "line", "end_line",
+        "start"}` (JSON data, for a graph's state)."""
+        return {"citation": self.text, "claim": self.claim, "reason": self.reason,
+                **self.citation.to_json(), "start": self.start}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CheckedCitation:
+        """A dropped citation back from `to_json` data."""
+        return cls(Citation(data["path"], data["line"], data["end_line"]), data["citation"],
+                   data["claim"], False, data["reason"], data["start"])
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,12 @@
 """The typed event stream of a run, for the TUI, the CI bot and `--json` logs.
 
 Every graph step reports what it does as a pydantic event: a step starting and finishing,
-a tool call, tokens used, a test result, a diff, an approval request, a notice, an error,
-and the run finishing. Events are frozen, carry the run id and a timestamp, and
-serialise to JSON (`event.model_dump_json()`; `EVENT_ADAPTER` reads them back). They are
-delivered to an `EventSink` — any callable taking an event; `EventLog` keeps them and
-fans them out, `EventQueue` turns a run in another thread into an iterator.
+a tool call, tokens used, a streamed piece of a reply, the context a model was given, a
+test result, a diff, an approval request, a notice, an error, and the run finishing.
+Events are frozen, carry the run id and a timestamp, and serialise to JSON
+(`event.model_dump_json()`; `EVENT_ADAPTER` reads them back). They are delivered to an
+`EventSink` — any callable taking an event; `EventLog` keeps them and fans them out,
+`EventQueue` turns a run in another thread into an iterator.
 """
 
 from __future__ import annotations
@@ -75,6 +76,67 @@ class TokensUsed(_Event):
     run_cost: float
 
 
+class AnswerDelta(_Event):
+    """A piece of a model's reply as it streams (answer text)."""
+
+    kind: Literal["answer_delta"] = "answer_delta"
+    step: str
+    text: str
+
+
+class ReasoningDelta(_Event):
+    """A piece of a model's reasoning (thinking) as it streams."""
+
+    kind: Literal["reasoning_delta"] = "reasoning_delta"
+    step: str
+    text: str
+
+
+class PackedFile(BaseModel):
+    """One file of the repository and what the model saw of it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: str
+    tokens: int
+    mode: Literal["full", "signatures", "omitted"]
+    reason: str | None = Field(None, description="Why it was not shown whole.")
+    section: str = Field(description="Where the pack put it: docs, ranked, recent, skipped.")
+
+
+class PackManifest(BaseModel):
+    """What went into a model's context for one request, and what was left out.
+
+    `budget` is the repository text the prompt could hold in the model's `context` window
+    (the rest is kept for instructions, the conversation and the answer); `pack_tokens`
+    went to the packed repository, `spans_tokens` to the numbered spans that citations
+    point at. `included` is false when no pack was sent (no model), `reason` says why.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    query: str
+    context: int
+    budget: int
+    pack_tokens: int = 0
+    spans_tokens: int = 0
+    included: bool = False
+    reason: str | None = None
+    files: tuple[PackedFile, ...] = ()
+
+    def count(self, mode: str) -> int:
+        """How many files were packed in `mode` (full, signatures, omitted)."""
+        return sum(f.mode == mode for f in self.files)
+
+
+class ContextPacked(_Event):
+    """The context a model is about to be given (the manifest of the pack)."""
+
+    kind: Literal["context"] = "context"
+    step: str
+    manifest: PackManifest
+
+
 class TestResult(_Event):
     """A test run: counts (None when the command's output could not be parsed) and failures."""
 
@@ -132,8 +194,9 @@ class RunFinished(_Event):
 
 
 Event = Annotated[
-    RunStarted | StepStarted | StepFinished | ToolCalled | TokensUsed | TestResult | DiffReady
-    | ApprovalRequested | Notice | RunError | RunFinished,
+    RunStarted | StepStarted | StepFinished | ToolCalled | TokensUsed | AnswerDelta
+    | ReasoningDelta | ContextPacked | TestResult | DiffReady | ApprovalRequested | Notice
+    | RunError | RunFinished,
     Field(discriminator="kind"),
 ]
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)

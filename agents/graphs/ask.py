@@ -2,64 +2,60 @@
 
 `retrieve` ranks and packs the repository for the question: the whole repository when
 it fits the model's context (a V4 model's 1M tokens), else the top of the ranking —
-whole files, then signatures, then a listing — and, after it, the best-matching spans
-with numbered lines, which is what citations point at. The pack comes first and is the
-same for every question, so a model's cached KV prefix survives; the spans and the
-question form the tail. `answer` makes one call (non-thinking on the Fast Path,
-thinking when routed to the Slow Path). `verify` keeps the citations that hold against
-the files and marks the rest. With no model, or a model that fails, the answer is the
-ranked spans themselves.
+whole files, then signatures, then a listing — and the best-matching spans with
+numbered lines, which is what citations point at. It reports what the model will see
+(`ContextPacked`, the pack's manifest). The pack goes into the system message, the same
+for every question and every follow-up, so a model's cached KV prefix survives; the
+earlier turns of the conversation follow, then the spans and the question. `answer`
+makes one streamed call (non-thinking on the Fast Path, thinking when routed to the
+Slow Path): each piece is emitted as it comes (`AnswerDelta`, `ReasoningDelta`).
+`verify` keeps the citations that hold against the files and marks the rest. With no
+model, or a model that fails, the answer is the ranked spans themselves.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 
-from agents.citations import Citation, mark_dropped, verify_citations
+from agents.citations import CheckedCitation, Citation, mark_dropped, verify_citations
+from agents.events import ContextPacked, PackManifest
 from agents.graphs.base import RunContext, State
+from agents.graphs.context import DEFAULT_CONTEXT, build_context, hit_json, prompt_budget
 from agents.llm import ChatMessage, ChatModel, ChatModelError
-from agents.prompts.ask import (
-    ASK_SYSTEM,
-    ASK_USER,
-    NO_MODEL_ANSWER,
-    SPANS_FOOTER,
-    SPANS_HEADER,
-)
-from tools.repo.index import RepoIndex
-from tools.repo.pack import PackOptions, pack_repository
-from tools.repo.rank import RankQuery, rank
-from tools.repo.search import SearchHit, search
+from agents.prompts.ask import ASK_SYSTEM, ASK_USER, NO_MODEL_ANSWER, REPOSITORY_SECTION
+from tools.repo.index import IndexStats
 from tools.repo.tokens import count_tokens
 
-DEFAULT_CONTEXT = 131_072     # tokens assumed for a remote model that does not say
 DEFAULT_ANSWER_TOKENS = 1_024  # reserved for the answer when the model does not say
-PROMPT_OVERHEAD = 400          # system prompt, chat template and question
-TOKENIZER_MARGIN = 0.8         # budgets count V4 tokens; other tokenizers may need more
-CENTRAL_KINDS = frozenset({"class", "function", "method", "interface", "struct", "trait"})
-SPAN_SHARE = 0.5               # at most this share of the budget goes to numbered spans
-MAX_SPANS = 8
-MAX_SPAN_LINES = 60
-MIN_PACK_TOKENS = 128          # below this the pack is left out, only spans are shown
+MAX_HISTORY_TURNS = 3          # earlier questions and answers sent along, at most
+HISTORY_SHARE = 0.25           # of the model's context, at most, for earlier turns
 
 
 class AskState(TypedDict, total=False):
-    """The `ask` graph's state (JSON data only)."""
+    """The `ask` graph's state (JSON data only).
+
+    Inputs: `question`, `repo`, `path` (fast or slow), optionally `context_tokens` (the
+    window to fill) and `history` (earlier turns, `{"question", "answer"}`, oldest first).
+    """
 
     question: str
     repo: str
     path: str
     context_tokens: int | None
-    context: str
+    history: list[dict[str, str]]
+    pack: str
+    spans_text: str
     spans: list[dict[str, Any]]
     packed: dict[str, Any]
+    index: dict[str, Any]
+    reply: str
     answer: str
     model: str
+    warnings: list[str]
     citations: list[dict[str, Any]]
     dropped: list[dict[str, Any]]
     error: str | None
@@ -72,14 +68,23 @@ class AskState(TypedDict, total=False):
 
 @dataclass(frozen=True)
 class AskResult:
-    """An answer, its verified citations, and what was left out."""
+    """An answer, its verified citations, what was dropped, and what the model saw.
+
+    `reply` is the answer as written, before dropped citations were marked in `answer`;
+    `error` says why no model answered when one was configured.
+    """
 
     answer: str
     citations: list[Citation]
     path: str
     model: str
-    dropped: list[dict[str, Any]] = field(default_factory=list)
+    dropped: list[CheckedCitation] = field(default_factory=list)
     spans: list[dict[str, Any]] = field(default_factory=list)
+    reply: str = ""
+    manifest: PackManifest | None = None
+    index: IndexStats | None = None
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The `fathom ask --json` contract: exactly answer, citations, path, model."""
@@ -89,10 +94,15 @@ class AskResult:
     @classmethod
     def from_state(cls, state: State) -> AskResult:
         """The result of a finished `ask` run."""
+        packed, index = state.get("packed"), state.get("index")
         return cls(state.get("answer", ""),
                    [Citation(**c) for c in state.get("citations", [])],
                    state.get("path", "fast"), state.get("model", "none"),
-                   state.get("dropped", []), state.get("spans", []))
+                   [CheckedCitation.from_json(d) for d in state.get("dropped", [])],
+                   state.get("spans", []), state.get("reply", ""),
+                   PackManifest.model_validate(packed) if packed else None,
+                   IndexStats(**index) if index else None,
+                   state.get("warnings", []), state.get("error"))
 
 
 def model_context(model: ChatModel) -> int:
@@ -112,74 +122,28 @@ def answer_tokens(model: ChatModel | None) -> int:
     return DEFAULT_ANSWER_TOKENS
 
 
-def prompt_budget(context: int, reserve: int) -> int:
-    """Tokens of repository text a prompt may hold in a context of `context` tokens."""
-    return max(0, int((context - reserve - PROMPT_OVERHEAD) * TOKENIZER_MARGIN))
-
-
-def numbered_span(root: Path, hit: SearchHit) -> str:
-    """A span of a file with numbered lines (at most MAX_SPAN_LINES)."""
-    lines = (root / hit.path).read_text(encoding="utf-8", errors="replace").splitlines()
-    end = min(hit.end_line, hit.line + MAX_SPAN_LINES - 1, len(lines))
-    body = "".join(f"{n:>5}| {lines[n - 1]}\n" for n in range(hit.line, end + 1))
-    return f'<span path="{hit.path}" lines="{hit.line}-{end}">\n{body}</span>\n'
-
-
-def build_context(root: Path, question: str, budget: int,
-                  with_pack: bool = True) -> tuple[str, list[SearchHit], State]:
-    """The packed repository plus numbered spans for `question`, within `budget` tokens.
-
-    Returns the text, the spans shown (best first) and a summary of the pack (left out
-    when `with_pack` is false: nobody will read it).
-    """
-    index = RepoIndex(root)
-    index.update()
-    with closing(index.connect()) as conn:
-        hits = search(conn, index.fulltext(), question, MAX_SPANS) or _central_spans(
-            conn, question, MAX_SPANS)
-    shown, parts, used = [], [], count_tokens(SPANS_HEADER + SPANS_FOOTER)
-    for hit in hits:
-        text = numbered_span(root, hit)
-        cost = count_tokens(text)
-        if used + cost > budget * SPAN_SHARE:
-            continue
-        shown.append(hit)
-        parts.append(text)
+def recent_turns(history: list[dict[str, str]], limit: int) -> tuple[list[dict[str, str]], int]:
+    """The last turns of `history` (at most MAX_HISTORY_TURNS, within `limit` tokens) and
+    their tokens."""
+    kept: list[dict[str, str]] = []
+    used = 0
+    for turn in reversed(history[-MAX_HISTORY_TURNS:]):
+        cost = count_tokens(turn["question"]) + count_tokens(turn["answer"])
+        if used + cost > limit:
+            break
+        kept.insert(0, {"question": turn["question"], "answer": turn["answer"]})
         used += cost
-    spans = SPANS_HEADER + "".join(parts) + SPANS_FOOTER if parts else ""
-    summary: State = {"budget": budget - used, "included": False}
-    pack_text = ""
-    if with_pack and budget - used >= MIN_PACK_TOKENS:
-        try:
-            pack = pack_repository(index, PackOptions(budget=budget - used, query=question))
-        except ValueError as err:  # too small even to list the files
-            summary["reason"] = str(err)
-        else:
-            pack_text = pack.text
-            summary = {k: v for k, v in pack.manifest().items() if k != "files"}
-            summary["included"] = True
-    return pack_text + spans, shown, summary
+    return kept, used
 
 
-def _central_spans(conn: sqlite3.Connection, question: str, limit: int) -> list[SearchHit]:
-    """When no span matches the question's words: the repository's top-ranked definitions."""
-    ranking = rank(conn, RankQuery(question))
-    tops = [d for d in ranking.definitions if d.kind in CENTRAL_KINDS][:limit]
-    return [SearchHit(d.path, d.line, d.end_line, round(d.score, 6), d.name) for d in tops]
-
-
-def _hit_json(hit: SearchHit) -> dict[str, Any]:
-    return {"path": hit.path, "line": hit.line, "end_line": hit.end_line,
-            "name": hit.name, "score": hit.score}
-
-
-def _fallback(spans: list[dict[str, Any]], reason: str) -> State:
+def _fallback(spans: list[dict[str, Any]], reason: str, error: str | None) -> State:
     """The answer without a model: the ranked spans, which are their own citations."""
     listing = "\n".join(f"- {s['path']}:{s['line']}-{s['end_line']} {s['name'] or ''}".rstrip()
                         for s in spans) or "(nothing matched)"
-    return {"answer": NO_MODEL_ANSWER.format(reason=reason, spans=listing), "model": "none",
+    answer = NO_MODEL_ANSWER.format(reason=reason, spans=listing)
+    return {"answer": answer, "reply": answer, "model": "none", "warnings": [],
             "citations": [{"path": s["path"], "line": s["line"], "end_line": s["end_line"]}
-                          for s in spans], "error": reason}
+                          for s in spans], "error": error}
 
 
 class AskNodes:
@@ -190,7 +154,7 @@ class AskNodes:
         self.ctx = ctx
 
     def retrieve(self, state: State) -> State:
-        """Rank, search and pack the repository for the question."""
+        """Rank, search and pack the repository for the question (and the one before)."""
         model, error = self.ctx.model, None
         context = state.get("context_tokens")
         if model is not None and context is None:
@@ -199,42 +163,57 @@ class AskNodes:
             except ChatModelError as err:
                 error = f"the model failed to load: {err}"
                 self.ctx.error("retrieve", error)
-        budget = prompt_budget(context or DEFAULT_CONTEXT, answer_tokens(model))
-        text, hits, packed = build_context(Path(state["repo"]), state["question"], budget,
-                                           with_pack=model is not None and error is None)
-        return {"context": text, "spans": [_hit_json(h) for h in hits], "packed": packed,
-                "error": error}
+        context = context or DEFAULT_CONTEXT
+        history = state.get("history") or []
+        turns, turn_tokens = recent_turns(history, int(context * HISTORY_SHARE))
+        query = " ".join([t["question"] for t in history[-1:]] + [state["question"]])
+        built = build_context(Path(state["repo"]), query, context,
+                              prompt_budget(context, answer_tokens(model) + turn_tokens),
+                              with_pack=model is not None and error is None)
+        self.ctx.emit(ContextPacked(run_id=self.ctx.run_id, step="retrieve",
+                                    manifest=built.manifest))
+        return {"pack": built.pack, "spans_text": built.spans, "history": turns,
+                "spans": [hit_json(h) for h in built.hits], "index": built.index.to_json(),
+                "packed": built.manifest.model_dump(mode="json"), "error": error}
 
     def answer(self, state: State) -> State:
-        """One model call over the context; without a usable model, the ranked spans."""
+        """One streamed model call over the context; without a usable model, the spans."""
         spans = state.get("spans", [])
         if self.ctx.model is None:
-            return _fallback(spans, "no model is configured")
+            return _fallback(spans, "no model is configured", None)
         if state.get("error"):
-            return _fallback(spans, state["error"])
-        messages = [ChatMessage.system(ASK_SYSTEM),
-                    ChatMessage.user(ASK_USER.format(context=state.get("context", ""),
-                                                     question=state["question"]))]
+            return _fallback(spans, state["error"], state["error"])
+        system = ASK_SYSTEM + (REPOSITORY_SECTION.format(pack=state["pack"])
+                               if state.get("pack") else "")
+        messages = [ChatMessage.system(system)]
+        for turn in state.get("history", []):
+            messages += [ChatMessage.user(turn["question"]),
+                         ChatMessage(role="assistant", content=turn["answer"])]
+        messages.append(ChatMessage.user(ASK_USER.format(
+            spans=state.get("spans_text", ""), question=state["question"]).lstrip()))
         try:
-            result = self.ctx.chat("answer", messages, thinking=state.get("path") == "slow")
+            result = self.ctx.chat("answer", messages, thinking=state.get("path") == "slow",
+                                   stream=True)
         except ChatModelError as err:
             self.ctx.error("answer", str(err))
-            return _fallback(spans, f"the model failed: {err}")
-        return {"answer": result.content.strip(), "model": result.model}
+            return _fallback(spans, f"the model failed: {err}", f"the model failed: {err}")
+        reply = result.content.strip()
+        return {"answer": reply, "reply": reply, "model": result.model,
+                "warnings": list(result.warnings)}
 
     def verify(self, state: State) -> State:
         """Keep the citations that hold; mark and report the others."""
         if state.get("model", "none") == "none":
             return {"status": "done", "dropped": [], "summary": "answered from ranked spans"}
-        report = verify_citations(state["repo"], state.get("answer", ""))
+        reply = state.get("reply", "")
+        report = verify_citations(state["repo"], reply)
         for item in report.dropped:
             self.ctx.notice("verify", f"dropped citation {item.text}: {item.reason}")
-        dropped = [{"citation": d.text, "claim": d.claim, "reason": d.reason}
-                   for d in report.dropped]
-        return {"answer": mark_dropped(state.get("answer", ""), report.dropped),
-                "citations": [c.to_json() for c in report.verified], "dropped": dropped,
-                "status": "done",
-                "summary": f"{len(report.verified)} citations verified, {len(dropped)} dropped"}
+        return {"answer": mark_dropped(reply, report.dropped),
+                "citations": [c.to_json() for c in report.verified],
+                "dropped": [d.to_json() for d in report.dropped], "status": "done",
+                "summary": f"{len(report.verified)} citations verified, "
+                           f"{len(report.dropped)} dropped"}
 
 
 def build(ctx: RunContext) -> StateGraph:

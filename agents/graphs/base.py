@@ -5,30 +5,52 @@ serialises without custom types and a run resumes in a new process. What cannot 
 checkpointed — the model, the event sink, the run store — lives in `RunContext`, which
 is rebuilt when a run resumes. `RunContext.node` wraps a node function: it reports the
 step's start and end, and counts steps, seconds and tokens into the state, where the
-budgets are checked.
+budgets are checked. A run can be cancelled from outside (`RunContext.cancelled`): the
+check comes before every step and between the pieces of a streamed reply, and ends the
+run as interrupted (`RunCancelled`).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from agents.events import (
+    AnswerDelta,
     EventSink,
     Notice,
+    ReasoningDelta,
     RunError,
     StepFinished,
     StepStarted,
     TokensUsed,
     ignore,
 )
-from agents.llm import ChatMessage, ChatModel, ChatModelError, ChatResult, ToolSpec
+from agents.llm import (
+    ChatMessage,
+    ChatModel,
+    ChatModelError,
+    ChatResult,
+    ContentDelta,
+    StreamEvent,
+    ToolSpec,
+)
+from agents.llm import ReasoningDelta as ModelReasoning
 from agents.runs import RunStore
 
 State = dict[str, Any]
 NodeFn = Callable[[State], State]
+
+
+class RunCancelled(Exception):
+    """The run was cancelled from outside; it stops as interrupted and can be resumed."""
+
+
+def never() -> bool:
+    """A cancel flag that is never raised."""
+    return False
 
 
 @dataclass(frozen=True)
@@ -87,6 +109,8 @@ class RunContext:
         budgets: the run's limits.
         auto_approve: apply to the user's branch without asking (`--yes`).
         test_timeout: seconds one test run may take.
+        cancelled: polled before every step and between streamed pieces of a reply; once
+            it returns true the run stops (`RunCancelled`).
     """
 
     run_id: str
@@ -96,6 +120,7 @@ class RunContext:
     budgets: Budgets = field(default_factory=Budgets)
     auto_approve: bool = False
     test_timeout: float = 600.0
+    cancelled: Callable[[], bool] = never
     tokens: int = 0
     cost: float = 0.0
 
@@ -105,11 +130,17 @@ class RunContext:
         return self.model.name if self.model is not None else "none"
 
     def chat(self, step: str, messages: Sequence[ChatMessage],
-             tools: Sequence[ToolSpec] | None = None, thinking: bool = False) -> ChatResult:
-        """One model call, counted towards the run and reported as a `TokensUsed` event."""
+             tools: Sequence[ToolSpec] | None = None, thinking: bool = False,
+             stream: bool = False) -> ChatResult:
+        """One model call, counted towards the run and reported as a `TokensUsed` event.
+
+        With `stream`, the reply is streamed: each piece is emitted as an `AnswerDelta`
+        or `ReasoningDelta` as it comes, and the cancel flag is checked between pieces.
+        """
         if self.model is None:
             raise ChatModelError("no model is configured for this run")
-        result = self.model.chat(messages, tools, thinking)
+        result = (self._streamed(step, self.model.chat(messages, tools, thinking, stream=True))
+                  if stream else self.model.chat(messages, tools, thinking))
         usage = result.usage
         self.tokens += usage.total_tokens
         self.cost += usage.cost
@@ -125,6 +156,32 @@ class RunContext:
             self.notice(step, f"model output: {warning}")
         return result
 
+    def _streamed(self, step: str, pieces: Iterator[StreamEvent]) -> ChatResult:
+        """Emit the pieces of a streamed reply until its result; stop early if cancelled
+        (the model's stream is closed, so a backend frees what the reply held)."""
+        result: ChatResult | None = None
+        try:
+            for piece in pieces:
+                self.check_cancelled()
+                if isinstance(piece, ContentDelta):
+                    self.emit(AnswerDelta(run_id=self.run_id, step=step, text=piece.text))
+                elif isinstance(piece, ModelReasoning):
+                    self.emit(ReasoningDelta(run_id=self.run_id, step=step, text=piece.text))
+                elif isinstance(piece, ChatResult):
+                    result = piece
+        finally:
+            close = getattr(pieces, "close", None)
+            if close is not None:
+                close()
+        if result is None:
+            raise ChatModelError(f"{self.model_name}: the reply ended without a result")
+        return result
+
+    def check_cancelled(self) -> None:
+        """Raise `RunCancelled` once the run has been cancelled."""
+        if self.cancelled():
+            raise RunCancelled(f"run {self.run_id} was cancelled")
+
     def notice(self, step: str, message: str) -> None:
         """Emit a `Notice`."""
         self.emit(Notice(run_id=self.run_id, step=step, message=message))
@@ -137,6 +194,7 @@ class RunContext:
         """`fn` as a graph node that reports its step and counts steps, seconds and tokens."""
         def run(state: State) -> State:
             """Run the node between its start and finish events; count what it used."""
+            self.check_cancelled()
             self.emit(StepStarted(run_id=self.run_id, step=name))
             started, tokens = time.monotonic(), self.tokens
             update = fn(state)

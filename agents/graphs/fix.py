@@ -13,7 +13,8 @@ model turn with the tools, `act` runs its tool calls through a `ToolBox` bound t
 worktree and snapshots what was edited; `check` parses the edited files; `test` runs the
 tests and sends failures back — the repair loop — until they pass, a budget runs out,
 or a round brings no fewer failures. `commit` squashes the work into one commit;
-`approve` asks (a LangGraph interrupt) before `apply` fast-forwards the user's branch.
+`approve` asks (a LangGraph interrupt) before `apply` fast-forwards the user's branch;
+the answer may keep only part of the change (`agents.graphs.approval`).
 A `repair` run is this graph with `kind="repair"`: its task is the failing tests.
 """
 
@@ -26,8 +27,8 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
 
 from agents.events import DiffReady, TestResult, ToolCalled
+from agents.graphs import approval, workspace
 from agents.graphs import locate as locating
-from agents.graphs import workspace
 from agents.graphs.base import RunContext, State, message_dicts, messages_of, over_budget
 from agents.graphs.evidence import new_lint_errors
 from agents.graphs.report import SUCCESS, summarise, summarise_tests, tests_text
@@ -72,6 +73,7 @@ class FixState(TypedDict, total=False):
     diff: str
     files: list[str]
     approved: bool
+    selection: str
     applied: bool
     apply_message: str
     status: str
@@ -258,24 +260,28 @@ class FixNodes:
                 "outcome": outcome}
 
     def approve(self, state: State) -> State:
-        """Ask before touching the user's branch (`--yes` answers for the user)."""
+        """Ask before touching the user's branch (`--yes` answers for the user).
+
+        The answer may keep only part of the change (`agents.graphs.approval`): the
+        branch then moves to that part, and that part is what `apply` applies.
+        """
         if self.ctx.auto_approve:
             return {"approved": True}
         branch = state["branch"]
-        decision = interrupt({
+        answer = interrupt({
             "branch": branch, "commit": state["commit"], "files": state["files"],
             "question": f"Apply {branch} ({len(state['files'])} files changed) to your branch?",
             "instructions": f"The change is committed on branch {branch}. Apply it with "
                             f"`git merge {branch}`, or run `fathom resume {self.ctx.run_id} "
                             "--yes`.",
         })
-        return {"approved": bool(decision)}
+        return approval.decide(self.ctx, state, answer)
 
     def apply(self, state: State) -> State:
         """Fast-forward the user's branch to the commit, when approved and safe."""
         if not state.get("approved"):
-            return {"applied": False,
-                    "apply_message": f"not applied; merge it with `git merge {state['branch']}`"}
+            merge = f"not applied; merge it with `git merge {state['branch']}`"
+            return {"applied": False, "apply_message": merge if state.get("commit") else ""}
         try:
             applied, message = workspace.apply_to_branch(state["repo"], state["commit"])
         except GitError as err:

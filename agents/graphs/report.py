@@ -56,6 +56,8 @@ def summarise(state: State, outcome: str) -> str:
         lines.append(f"tests: {tests['status']}")
         if not tests["ok"]:
             lines += [f"  still failing: {f}" for f in _still_failing(tests)]
+    if state.get("selection"):
+        lines.append(state["selection"])
     if state.get("apply_message"):
         lines.append(state["apply_message"])
     return "\n".join(lines)

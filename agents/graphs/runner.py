@@ -3,9 +3,11 @@
 A run is a LangGraph thread whose id is the run id; every step is checkpointed to the
 repository's run database before the next starts (`durability="sync"`), so a run killed
 at any point resumes from its last finished step. When a graph asks for approval (a
-LangGraph `interrupt`), the `approver` decides; without one — no terminal to ask, no
-`--yes` — the run stops there as `awaiting_approval`, its branch kept, until
-`fathom resume RUN_ID` continues it. Nothing ever waits for input that cannot come.
+LangGraph `interrupt`), the `approver` decides — yes, no, or an `ApprovalDecision` that
+keeps only part of the change; without one — no terminal to ask, no `--yes` — the run
+stops there as `awaiting_approval`, its branch kept, until `fathom resume RUN_ID`
+continues it. Nothing ever waits for input that cannot come. A run cancelled from
+outside (`cancelled`) stops as `interrupted`, and resumes like a killed one.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
 from agents.events import ApprovalRequested, EventSink, RunFinished, RunStarted, ignore
-from agents.graphs.base import Budgets, RunContext, State
+from agents.graphs.approval import ApprovalDecision
+from agents.graphs.base import Budgets, RunCancelled, RunContext, State, never
 from agents.llm import ChatModel
 from agents.runs import RunKind, RunRecord, RunStatus, RunStore, new_run_id
 
@@ -30,7 +33,7 @@ GRAPH_MODULES: dict[str, str] = {
     "repair": "agents.graphs.fix",
     "review": "agents.graphs.review",
 }
-Approver = Callable[[dict[str, Any]], bool]
+Approver = Callable[[dict[str, Any]], bool | ApprovalDecision]
 STEP_MARGIN = 25   # graph steps allowed past the step budget, to stop and report cleanly
 
 
@@ -62,6 +65,18 @@ def _config(ctx: RunContext) -> dict[str, Any]:
             "recursion_limit": ctx.budgets.max_steps + STEP_MARGIN}
 
 
+def _answer(ctx: RunContext, approver: Approver | None, request: dict[str, Any]) -> Command:
+    """Resume the graph with the approval (`--yes`, else the approver's), as JSON data."""
+    answer = True if ctx.auto_approve or approver is None else approver(request)
+    return Command(resume=ApprovalDecision.of(answer).model_dump())
+
+
+def _stopped(ctx: RunContext, store: RunStore, summary: str) -> None:
+    """Record and report a run stopped from outside (a kill, a cancel) as interrupted."""
+    store.update(ctx.run_id, status="interrupted", summary=summary)
+    ctx.emit(RunFinished(run_id=ctx.run_id, status="interrupted", summary=summary))
+
+
 def _awaiting(ctx: RunContext, store: RunStore, kind: str, state: State,
               request: dict[str, Any]) -> RunOutcome:
     """Stop at the approval point: record it and say how to apply or resume."""
@@ -87,11 +102,13 @@ def _drive(graph: CompiledStateGraph, payload: Any, ctx: RunContext, store: RunS
                                        question=request.get("question", "")))
             if not ctx.auto_approve and approver is None:
                 return _awaiting(ctx, store, kind, dict(snapshot.values), request)
-            payload = Command(resume=ctx.auto_approve or approver(request))
+            payload = _answer(ctx, approver, request)
+    except RunCancelled:
+        _stopped(ctx, store, f"cancelled; continue with `fathom resume {ctx.run_id}`")
+        state = dict(graph.get_state(config).values)
+        return RunOutcome(ctx.run_id, kind, "interrupted", state, store.get(ctx.run_id))
     except KeyboardInterrupt:
-        summary = f"interrupted; continue with `fathom resume {ctx.run_id}`"
-        store.update(ctx.run_id, status="interrupted", summary=summary)
-        ctx.emit(RunFinished(run_id=ctx.run_id, status="interrupted", summary=summary))
+        _stopped(ctx, store, f"interrupted; continue with `fathom resume {ctx.run_id}`")
         raise
     except Exception as err:  # recorded, then handed to the caller unchanged
         store.update(ctx.run_id, status="failed", summary=f"{type(err).__name__}: {err}")
@@ -108,14 +125,20 @@ def _drive(graph: CompiledStateGraph, payload: Any, ctx: RunContext, store: RunS
 def start_run(kind: RunKind, repo: str | Path, inputs: State, *, model: ChatModel | None,
               emit: EventSink = ignore, budgets: Budgets | None = None,
               auto_approve: bool = False, approver: Approver | None = None,
-              test_timeout: float = 600.0, run_id: str | None = None) -> RunOutcome:
-    """Run the `kind` graph on `inputs` (its initial state) in the repository `repo`."""
+              test_timeout: float = 600.0, run_id: str | None = None,
+              cancelled: Callable[[], bool] = never) -> RunOutcome:
+    """Run the `kind` graph on `inputs` (its initial state) in the repository `repo`.
+
+    `cancelled` is polled before every step and between the pieces of a streamed reply;
+    once it returns true the run stops as `interrupted`.
+    """
     budgets = budgets or Budgets()
     run_id = run_id or new_run_id(kind)
     request = {"inputs": inputs, "budgets": budgets.to_json(), "test_timeout": test_timeout}
     with RunStore(repo) as store:
         store.create(run_id, kind, Path(repo).resolve(), request)
-        ctx = RunContext(run_id, model, emit, store, budgets, auto_approve, test_timeout)
+        ctx = RunContext(run_id, model, emit, store, budgets, auto_approve, test_timeout,
+                         cancelled)
         emit(RunStarted(run_id=run_id, graph=kind,
                         request=str(inputs.get("question") or inputs.get("task") or "")))
         return _drive(compile_graph(kind, ctx, store), inputs, ctx, store, kind, approver)
@@ -143,7 +166,7 @@ def resume_run(repo: str | Path, run_id: str, *, model: ChatModel | None,
             request = dict(snapshot.interrupts[0].value)
             if not auto_approve and approver is None:
                 return _awaiting(ctx, store, record.kind, dict(snapshot.values), request)
-            payload: Any = Command(resume=auto_approve or approver(request))
+            payload: Any = _answer(ctx, approver, request)
         else:
             payload = None if snapshot.values else request["inputs"]
         return _drive(graph, payload, ctx, store, record.kind, approver)

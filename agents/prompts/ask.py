@@ -2,9 +2,9 @@
 
 ASK_SYSTEM = """\
 You answer questions about a code repository. The repository, or the part of it most
-relevant to the question, is given below: whole files, outlines whose lines start with
-their line number (`12│def name(...)`), and relevant spans with numbered lines
-(`  12| code`).
+relevant to the question, is given below: whole files, and outlines whose lines start
+with their line number (`12│def name(...)`). Each question comes with the spans most
+relevant to it, with numbered lines (`  12| code`).
 
 Rules:
 - Answer from the code shown, not from memory. If it does not say, say so.
@@ -14,9 +14,12 @@ Rules:
   its citation, e.g. "`total` (src/app/cart.py:42) sums the prices".
 - Be brief: a few sentences or a short list."""
 
-ASK_USER = """\
-{context}
+REPOSITORY_SECTION = """
 
+{pack}"""
+
+ASK_USER = """\
+{spans}
 Question: {question}"""
 
 SPANS_HEADER = "<relevant_spans>\n"

@@ -162,10 +162,9 @@ def ask_command(
     if routed.graph != "ask":
         err_console.print(f"[dim]this reads as a change request; `fathom {routed.graph}` "
                           "makes it[/]", highlight=False)
-    packed = outcome.state.get("packed", {})
-    counts = packed.get("counts", {})
-    saw = (f"saw {counts.get('full', 0)} whole files, {counts.get('signatures', 0)} outlines, "
-           f"{counts.get('omitted', 0)} listed" if packed.get("included") else "saw no pack")
+    seen = result.manifest
+    saw = (f"saw {seen.count('full')} whole files, {seen.count('signatures')} outlines, "
+           f"{seen.count('omitted')} listed" if seen and seen.included else "saw no pack")
     err_console.print(f"[dim]{routed.path} path · {result.model} · {saw}, "
                       f"{len(result.spans)} spans · {len(result.citations)} citations · "
                       f"run {outcome.run_id}[/]", highlight=False)

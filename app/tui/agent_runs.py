@@ -2,13 +2,15 @@
 
 Runs go through `agents.graphs.runner` without an approver, so a run that wants to
 touch the user's branch stops, durably, as `awaiting_approval`; the TUI shows its diff,
-the user accepts or rejects hunks, and the run is resumed with that decision. Nothing
-blocks a thread on the user, and a run left waiting can be decided in a later session.
+the user accepts or rejects hunks, and the run is resumed with that decision: apply or
+not, and a commit holding the accepted hunks when they are not all of them. The run
+checks that commit, moves its branch there, applies it if asked and records what it
+did. Nothing blocks a thread on the user, and a run left waiting can be decided in a
+later session.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
@@ -27,11 +29,11 @@ from agents.events import (
     TokensUsed,
     ToolCalled,
 )
+from agents.graphs.approval import ApprovalDecision
 from agents.graphs.runner import RunOutcome, resume_run, start_run
-from agents.graphs.workspace import apply_to_branch
 from agents.llm import ChatModel
 from agents.runs import RunKind, RunStore, new_run_id
-from app.tui.patches import commit_diff, keep_hunks, parse_diff
+from app.tui.patches import commit_diff, commit_hunks, parse_diff
 from app.tui.runstate import (
     Approval,
     Decision,
@@ -119,37 +121,27 @@ def start(repo: Path, model: ChatModel, kind: str, task: str, test_command: str 
     return _result(repo, outcome)
 
 
-def resume(repo: Path, model: ChatModel, run_id: str, decision: Decision | None,
+def resume(repo: Path, model: ChatModel | None, run_id: str, decision: Decision | None,
            progress: Progress, now: float) -> RunResult:
     """Continue run `run_id`; at its approval point, answer with `decision` (None: stop
     there again, to show the change)."""
-    approver = _approver(repo, run_id, decision, progress, now) if decision else None
+    approver = _approver(repo, decision) if decision else None
     outcome = resume_run(repo, run_id, model=model, emit=_sink(progress, now),
                          approver=approver)
     return _result(repo, outcome)
 
 
-def _approver(repo: Path, run_id: str, decision: Decision, progress: Progress,
-              now: float) -> Callable[[dict[str, Any]], bool]:
+def _approver(repo: Path, decision: Decision) -> Callable[[dict[str, Any]], ApprovalDecision]:
     """The answer to a run's approval request that carries out `decision`."""
-    def note(label: str, detail: str) -> None:
-        """Put a step of the review on the run's timeline."""
-        progress(RunProgress(run_id, TimelineEntry(round(time.time() - now, 2), label,
-                                                   detail)))
-
-    def approve(request: dict[str, Any]) -> bool:
-        """Keep the accepted hunks on the branch; apply them if asked."""
-        commit, branch = request["commit"], request["branch"]
+    def approve(request: dict[str, Any]) -> ApprovalDecision:
+        """Apply or not; with the accepted hunks as a commit unless they are all of them."""
+        commit = request["commit"]
         everything = frozenset((f.path, h.index)
                                for f in parse_diff(commit_diff(repo, commit)) for h in f.hunks)
         if decision.keep == everything:
-            return decision.apply  # the graph applies the whole commit itself
-        head = keep_hunks(repo, branch, commit, decision.keep)
-        note("review", f"kept {len(decision.keep)} of {len(everything)} hunks on {branch}")
-        if decision.apply and decision.keep:
-            applied, message = apply_to_branch(repo, head)
-            note("applied" if applied else "not applied", message)
-        return False  # the selection is applied here; the graph would take the whole commit
+            return ApprovalDecision(approved=decision.apply)
+        return ApprovalDecision(approved=decision.apply,
+                                commit=commit_hunks(repo, commit, decision.keep))
 
     return approve
 

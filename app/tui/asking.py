@@ -1,9 +1,12 @@
-"""The Ask pipeline behind `FathomService.ask`: route, pack, stream, verify citations.
+"""Ask behind `FathomService.ask`: the `ask` graph's run, as the Ask screen shows it.
 
-It uses the agents' pieces — the router (Fast or Slow Path), the context budget of
-`agents.graphs.ask`, the citation checker of `agents.citations` — but streams the answer
-token by token, keeps the conversation, and reports the whole manifest, which the `ask`
-graph does not (yet) do; the TUI needs all three.
+The graph does the work — index, rank, pack, one streamed model call, citations checked
+against the files, the ranked spans when there is no model (`agents.graphs.ask`). This
+module routes the question (to show the path taken), runs the graph in a thread with
+the conversation so far, and translates its typed events as they come: steps into
+stages, the pack's manifest into `ContextReady`, streamed pieces into `AnswerText` and
+`ReasoningText`, the result into an `Answer` whose valid citations link to the code.
+Cancelling is the graph's too: its run stops between two streamed pieces, interrupted.
 """
 
 from __future__ import annotations
@@ -13,12 +16,19 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agents.citations import verify_citations
-from agents.graphs.ask import answer_tokens, prompt_budget
-from agents.llm import ChatMessage, ChatResult, ContentDelta, ReasoningDelta
+from agents.events import (
+    AnswerDelta,
+    ContextPacked,
+    EventQueue,
+    PackManifest,
+    ReasoningDelta,
+    StepStarted,
+    TokensUsed,
+)
+from agents.graphs.ask import AskResult
+from agents.graphs.runner import RunOutcome, start_run
 from agents.router import route
-from app.tui.errors import ServiceError, errors
-from app.tui.prompts import ask_system_prompt
+from app.tui.errors import errors
 from app.tui.state import (
     Answer,
     AnswerReady,
@@ -27,23 +37,20 @@ from app.tui.state import (
     Citation,
     ContextManifest,
     ContextReady,
+    IndexSummary,
     ManifestFile,
     ModelInfo,
+    PathTaken,
     ReasoningText,
     RouteChosen,
     Stage,
 )
-from tools.repo.index import RepoIndex
-from tools.repo.pack import PackOptions, pack_repository
-from tools.repo.rank import RankQuery, rank
-from tools.repo.repomap import render_map
 
 if TYPE_CHECKING:
     from app.tui.services import FathomService
 
-MAP_SHARE = 0.125               # of the context budget, for the map of definitions
-MAP_MAX_TOKENS = 2048
-HISTORY_TURNS = 3               # earlier questions and answers sent along
+STAGES = {"retrieve": "indexing and packing", "answer": "prefill",
+          "verify": "checking citations"}
 CHANGE_HINT = "reads as a change request: start it as a fix in Runs (F5)"
 _CITATION = re.compile(r"(?<![\w/.:-])((?:\./)?\.?\w[\w./-]*):(\d+)(?:-(\d+))?(?![\w/])")
 # Parts of Markdown where a citation is not linked in place: fenced code, existing links,
@@ -53,95 +60,81 @@ _PROTECTED = re.compile(r"(```.*?(?:```|$)|~~~.*?(?:~~~|$)|\[[^\]\n]*\]\([^)\n]*
 
 
 def ask(service: FathomService, question: str, earlier: Sequence[Answer],
-        cancelled: Callable[[], bool]) -> Iterator[AskEvent]:
+        cancelled: Callable[[], bool], run_id: str | None) -> Iterator[AskEvent]:
     """See `FathomService.ask`."""
     clock = service.clock
     started = clock()
     with errors("question"):
         routed = route(question)
-    yield Stage("updating index")
-    yield service.update_index()
     yield Stage("loading model")
-    info = service.model_info()
-    path = "Slow" if routed.path == "slow" else "Fast"
+    model, info = service.model(), service.model_info()
+    path: PathTaken = "Slow" if routed.path == "slow" else "Fast"
     hint = f"; it {CHANGE_HINT}" if routed.graph in ("fix", "repair") else ""
     yield RouteChosen(path, routed.reason + hint)
-    yield Stage("packing context")
-    query = " ".join([a.question for a in earlier[-1:]] + [question])
-    with errors("packing"):
-        manifest, system = pack_context(service.root, query, info,
-                                        answer_tokens(service.model()))
-    yield ContextReady(manifest)
-    if cancelled():
-        return
-    messages = [ChatMessage.system(system)]
-    for turn in earlier[-HISTORY_TURNS:]:
-        messages += [ChatMessage.user(turn.question),
-                     ChatMessage(role="assistant", content=turn.content)]
-    messages.append(ChatMessage.user(question))
-    yield Stage("prefill")
-    result: ChatResult | None = None
+    inputs = {"question": question, "repo": str(service.root), "path": routed.path,
+              "context_tokens": service.context_tokens,
+              "history": [{"question": a.question, "answer": a.content} for a in earlier
+                          if a.model != "none"]}
+    stream = EventQueue(lambda sink: start_run("ask", service.root, inputs, model=model,
+                                               emit=sink, run_id=run_id, cancelled=cancelled))
+    usage: TokensUsed | None = None
     first: float | None = None
-    with errors("model"):
-        for event in service.model().chat(messages, thinking=path == "Slow", stream=True):
-            if cancelled():
-                return
-            if isinstance(event, ContentDelta | ReasoningDelta):
+    with errors("ask"):
+        for event in stream:
+            if isinstance(event, StepStarted) and event.step in STAGES:
+                yield Stage(STAGES[event.step])
+            elif isinstance(event, ContextPacked):
+                yield ContextReady(context_manifest(event.manifest, info))
+            elif isinstance(event, AnswerDelta | ReasoningDelta):
                 first = first if first is not None else clock()
-                kind = AnswerText if isinstance(event, ContentDelta) else ReasoningText
+                kind = AnswerText if isinstance(event, AnswerDelta) else ReasoningText
                 yield kind(event.text)
-            elif isinstance(event, ChatResult):
-                result = event
-    if result is None:
-        raise ServiceError("model: the reply ended without a result")
+            elif isinstance(event, TokensUsed):
+                usage = event
+    outcome: RunOutcome = stream.result
+    if outcome.status == "interrupted":
+        return
+    result = AskResult.from_state(outcome.state)
+    if result.index is not None:
+        stats = result.index
+        yield IndexSummary(stats.files, stats.definitions, stats.parsed, tuple(stats.warnings))
     ended = clock()
-    citations = check_citations(service.root, result.content)
-    rate = result.usage.completion_tokens / max(ended - (first or started), 1e-6)
+    completion = usage.completion_tokens if usage else 0
+    rate = completion / max(ended - (first or started), 1e-6)
+    citations = checked_citations(service.root, result)
     yield AnswerReady(Answer(
-        question=question, content=result.content,
-        markdown=link_citations(result.content, citations), citations=citations, path=path,
-        model=result.model, prompt_tokens=result.usage.prompt_tokens,
-        completion_tokens=result.usage.completion_tokens, seconds=round(ended - started, 3),
-        tokens_per_second=round(rate, 1), warnings=result.warnings))
+        question=question, content=result.reply,
+        markdown=link_citations(result.reply, citations), citations=citations, path=path,
+        model=result.model, prompt_tokens=usage.prompt_tokens if usage else 0,
+        completion_tokens=completion, seconds=round(ended - started, 3),
+        tokens_per_second=round(rate, 1), warnings=tuple(result.warnings),
+        error=result.error))
 
 
-def pack_context(root: Path, query: str, info: ModelInfo,
-                 reserve: int) -> tuple[ContextManifest, str]:
-    """Pack the repository for `query` into what the model's window leaves after
-    `reserve` answer tokens: the manifest and the system prompt (map and pack)."""
-    budget = prompt_budget(info.context, reserve)
-    map_budget = min(int(budget * MAP_SHARE), MAP_MAX_TOKENS)
-    index = RepoIndex(root)
-    conn = index.connect()
-    try:
-        ranking = rank(conn, RankQuery(query))
-    finally:
-        conn.close()
-    repo_map = render_map(ranking, map_budget)
-    pack = pack_repository(index, PackOptions(budget=budget - repo_map.tokens, query=query))
-    files = tuple(ManifestFile(e.path, e.tokens, e.mode, e.reason, e.section)  # type: ignore[arg-type]
-                  for e in pack.entries)
-    manifest = ContextManifest(query, info, budget, pack.total_tokens, repo_map.tokens, files)
-    first = next((d for d in ranking.definitions if d.kind != "field"), None)
-    example = f"{first.path}:{first.line}" if first else None
-    return manifest, ask_system_prompt(repo_map.text, pack.text, example)
+def context_manifest(packed: PackManifest, info: ModelInfo) -> ContextManifest:
+    """The graph's manifest of what the model saw, for the Context screen (the window is
+    the one the graph filled)."""
+    files = tuple(ManifestFile(f.path, f.tokens, f.mode, f.reason, f.section)
+                  for f in packed.files)
+    return ContextManifest(packed.query, ModelInfo(info.name, info.backend, packed.context),
+                           packed.budget, packed.pack_tokens, packed.spans_tokens, files)
 
 
-def check_citations(root: Path, text: str) -> tuple[Citation, ...]:
-    """The answer's citations as the agents' checker judges them, in order of appearance."""
-    report = verify_citations(root, text)
+def checked_citations(root: Path, result: AskResult) -> tuple[Citation, ...]:
+    """The answer's citations as the graph judged them, in order of appearance; a valid
+    one shows the line it points at."""
     found: dict[str, Citation] = {}
-    for cited in report.verified:
+    for cited in result.citations:
         raw = str(cited)
         found[raw] = Citation(raw, cited.path, cited.line,
                               cited.end_line if cited.end_line != cited.line else None,
                               valid=True, snippet=_line(root, cited.path, cited.line))
-    for dropped in report.dropped:
+    for dropped in result.dropped:
         c = dropped.citation
         found.setdefault(dropped.text, Citation(
             dropped.text, c.path, c.line, c.end_line if c.end_line != c.line else None,
             problem=dropped.reason))
-    return tuple(sorted(found.values(), key=lambda c: _position(text, c)))
+    return tuple(sorted(found.values(), key=lambda c: _position(result.reply, c)))
 
 
 def _position(text: str, citation: Citation) -> int:

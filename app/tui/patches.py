@@ -1,9 +1,10 @@
-"""A run's change, hunk by hunk: read it from git, keep only the hunks the user accepts.
+"""A run's change, hunk by hunk: read it from git, commit only the hunks the user accepts.
 
 The run's branch holds one commit on top of the base (the `fix` graph squashes its
-work). Keeping a selection rebuilds that commit from the base and the accepted hunks in
-a private index (git plumbing: read-tree, apply --cached, write-tree, commit-tree), then
-moves the branch to it — no working tree is touched, the user's least of all.
+work). A selection is committed on the base from the accepted hunks in a private index
+(git plumbing: read-tree, apply --cached, write-tree, commit-tree); no branch moves and
+no working tree is touched. The commit goes to the run with its approval, and the run
+checks it and moves its branch there (`agents.graphs.approval`).
 """
 
 from __future__ import annotations
@@ -63,23 +64,19 @@ def select_hunks(diff: str, keep: Collection[HunkKey]) -> str:
     return "".join(parts)
 
 
-def keep_hunks(repo: Path, branch: str, commit: str, keep: Collection[HunkKey]) -> str:
-    """Move `branch` from `commit` to a commit holding only the `keep` hunks of it.
-
-    Returns the branch's new head: the new commit, or the base when nothing is kept.
-    """
+def commit_hunks(repo: Path, commit: str, keep: Collection[HunkKey]) -> str:
+    """A commit on `commit`'s parent holding only the `keep` hunks of it (the parent
+    itself when nothing is kept); no branch moves."""
     base = _git(repo, "rev-parse", f"{commit}^").strip()
     patch = select_hunks(commit_diff(repo, commit), keep)
-    head = base
-    if patch:
-        with tempfile.TemporaryDirectory(prefix="fathom-hunks-") as tmp:
-            index = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
-            (Path(tmp) / "kept.diff").write_text(patch, encoding="utf-8")
-            _git(repo, "read-tree", base, env=index)
-            _git(repo, "apply", "--cached", str(Path(tmp) / "kept.diff"), env=index)
-            tree = _git(repo, "write-tree", env=index).strip()
-        message = _git(repo, "log", "-1", "--format=%B", commit).strip()
-        head = _git(repo, "commit-tree", tree, "-p", base, "-m",
-                    f"{message}\n\nKept {len(keep)} accepted hunks in Fathom's review.").strip()
-    _git(repo, "update-ref", f"refs/heads/{branch}", head, commit)
-    return head
+    if not patch:
+        return base
+    with tempfile.TemporaryDirectory(prefix="fathom-hunks-") as tmp:
+        index = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+        (Path(tmp) / "kept.diff").write_text(patch, encoding="utf-8")
+        _git(repo, "read-tree", base, env=index)
+        _git(repo, "apply", "--cached", str(Path(tmp) / "kept.diff"), env=index)
+        tree = _git(repo, "write-tree", env=index).strip()
+    message = _git(repo, "log", "-1", "--format=%B", commit).strip()
+    return _git(repo, "commit-tree", tree, "-p", base, "-m",
+                f"{message}\n\nKept {len(keep)} accepted hunks in Fathom's review.").strip()

@@ -119,9 +119,9 @@ class RunLog:
         self.runs: list[Run] = []
         self.version = 0
 
-    def start(self, kind: str, title: str, now: float, run_id: str | None = None) -> Run:
-        """Begin a run (asks are numbered; agent runs bring their own id)."""
-        run = Run(run_id or f"{kind}-{len(self.runs) + 1}", kind, title, now)
+    def start(self, kind: str, title: str, now: float, run_id: str) -> Run:
+        """Begin run `run_id` (the id the agents' run database knows it by)."""
+        run = Run(run_id, kind, title, now)
         self.runs.append(run)
         self.version += 1
         return run

@@ -2,9 +2,9 @@
 
 Screens never import `tools`, `agents` or `model_runtime`: they call a `FathomService`
 and receive the plain values of `app.tui.state` and `app.tui.runstate`. Behind it,
-`app.tui.asking` answers questions (routed, packed, streamed, citations verified) and
-`app.tui.agent_runs` / `app.tui.patches` drive fix and repair runs; those three modules
-and this one are the only ones that import the engine.
+`app.tui.asking` runs the `ask` graph and `app.tui.agent_runs` / `app.tui.patches` drive
+fix and repair runs; those three modules and this one are the only ones that import the
+engine.
 
 Every method may block (disk, SQLite, git, the model): call them from Textual thread
 workers. Expected failures raise `ServiceError` with a message fit for the screen.
@@ -19,7 +19,9 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from agents.graphs.ask import model_context
+from agents.graphs.context import DEFAULT_CONTEXT
 from agents.llm import BaseChatModel, chat_model_from_config
+from agents.runs import new_run_id
 from agents.settings import ModelSettings
 from app.tui import agent_runs, asking
 from app.tui.errors import ServiceError, errors
@@ -46,7 +48,10 @@ _BACKENDS = {"EmbeddedBackend": "embedded", "OpenAIBackend": "openai",
 
 
 class FathomService:
-    """The repository at `root` and the model the settings name, as the TUI needs them."""
+    """The repository at `root` and the model the settings name, as the TUI needs them.
+
+    `context_tokens` is the model window to fill (None: the model's own).
+    """
 
     def __init__(self, root: Path, settings: ModelSettings | None = None, *,
                  model: BaseChatModel | None = None, context: int | None = None,
@@ -58,16 +63,29 @@ class FathomService:
             raise ServiceError(f"not a directory: {root}")
         self._settings = settings
         self._model = model
-        self._context = context
+        self._made = model is not None
+        self.context_tokens = context
         self.clock = clock
         self._lock = threading.Lock()
 
-    def model(self) -> BaseChatModel:
-        """The chat model, made on first use."""
+    def model(self) -> BaseChatModel | None:
+        """The chat model, made on first use; None when the settings configure none
+        (backend "none": questions are answered with the ranked code)."""
         with self._lock, errors("model"):
-            if self._model is None:
-                self._model = chat_model_from_config(self._model_settings())
+            if not self._made:
+                settings = self._model_settings()
+                if settings.backend != "none":
+                    self._model = chat_model_from_config(settings)
+                self._made = True
             return self._model
+
+    def _required_model(self, kind: str) -> BaseChatModel:
+        """The model, for work that cannot be done without one."""
+        model = self.model()
+        if model is None:
+            raise ServiceError(f"{kind}: needs a model; configure one in fathom.toml or "
+                               "FATHOM_* variables")
+        return model
 
     def _model_settings(self) -> ModelSettings:
         """The settings given, else those of `FATHOM_*` and the repository's `fathom.toml`
@@ -82,9 +100,11 @@ class FathomService:
     def model_info(self) -> ModelInfo:
         """Name, backend and context window of the model (loads an embedded model)."""
         model = self.model()
+        if model is None:
+            return ModelInfo("no model", "none", self.context_tokens or DEFAULT_CONTEXT)
         backend = _BACKENDS.get(type(model).__name__, type(model).__name__)
         with errors("model"):
-            return ModelInfo(model.name, backend, self._context or model_context(model))
+            return ModelInfo(model.name, backend, self.context_tokens or model_context(model))
 
     def update_index(self, progress: Callable[[int, int], None] | None = None) -> IndexSummary:
         """Bring the index up to date (incremental; `progress(done, total)`)."""
@@ -131,21 +151,28 @@ class FathomService:
         resolved = (self.root / path).resolve()
         return resolved if resolved.is_relative_to(self.root) else None
 
-    def ask(self, question: str, earlier: Sequence[Answer] = (),
-            cancelled: Callable[[], bool] = lambda: False) -> Iterator[AskEvent]:
-        """Answer `question` (following the `earlier` answers): events as they happen.
+    def new_run_id(self, kind: str) -> str:
+        """A fresh id for a run of `kind`, as the agents' run database records it."""
+        return new_run_id(kind)
 
-        Stops quietly between two steps or streamed pieces once `cancelled()` is true.
+    def ask(self, question: str, earlier: Sequence[Answer] = (),
+            cancelled: Callable[[], bool] = lambda: False,
+            run_id: str | None = None) -> Iterator[AskEvent]:
+        """Answer `question` (following the `earlier` answers) with the `ask` graph, as
+        run `run_id`: events as they happen.
+
+        Stops quietly between two steps or streamed pieces once `cancelled()` is true
+        (the run is recorded as interrupted).
         """
-        return asking.ask(self, question, earlier, cancelled)
+        return asking.ask(self, question, earlier, cancelled, run_id)
 
     def start_run(self, kind: str, task: str, test_command: str | None,
                   progress: Callable[[RunProgress], None]) -> RunResult:
         """Run `fix` or `repair` until it ends or awaits approval; `progress` hears each
         step (from the calling thread)."""
         with errors(kind):
-            return agent_runs.start(self.root, self.model(), kind, task, test_command,
-                                    progress, time.time())
+            return agent_runs.start(self.root, self._required_model(kind), kind, task,
+                                    test_command, progress, time.time())
 
     def resume_run(self, run_id: str, progress: Callable[[RunProgress], None],
                    decision: Decision | None = None) -> RunResult:

@@ -109,21 +109,22 @@ class ManifestFile:
 class ContextManifest:
     """What went into the model's context for one request.
 
-    `pack_tokens` is the packed repository, `map_tokens` the repository map with line
-    numbers; `budget` is what the packer was allowed, `context` the model's whole window.
+    `pack_tokens` is the packed repository, `spans_tokens` the spans with numbered lines
+    that citations point at; `budget` is the repository text the prompt could hold,
+    `model.context` the model's whole window.
     """
 
     query: str
     model: ModelInfo
     budget: int
     pack_tokens: int
-    map_tokens: int
+    spans_tokens: int
     files: tuple[ManifestFile, ...]
 
     @property
     def used(self) -> int:
-        """Tokens of repository context sent (pack and map)."""
-        return self.pack_tokens + self.map_tokens
+        """Tokens of repository context sent (pack and spans)."""
+        return self.pack_tokens + self.spans_tokens
 
     def tokens_in(self, mode: FileMode) -> int:
         """Tokens of the files packed in `mode`."""
@@ -142,7 +143,11 @@ class ContextManifest:
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """A finished answer: its text, the checked citations and what it cost."""
+    """A finished answer: its text, the checked citations and what it cost.
+
+    `model` is "none" when no model wrote it (the ranked code spans are the answer);
+    `error` says why, when a model was configured but failed.
+    """
 
     question: str
     content: str
@@ -155,6 +160,7 @@ class Answer:
     seconds: float
     tokens_per_second: float
     warnings: tuple[str, ...] = ()
+    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,9 @@ from agents.backends.embedded import EmbeddedBackend
 from agents.backends.scripted import ScriptedBackend, Transcript
 from agents.citations import Citation
 from agents.events import EventLog
-from agents.graphs.ask import AskResult, build_context
-from agents.graphs.runner import start_run
+from agents.graphs.ask import AskResult, recent_turns
+from agents.graphs.context import build_context
+from agents.graphs.runner import resume_run, start_run
 from tests.conftest import FIXTURES
 
 TRANSCRIPTS = FIXTURES / "transcripts"
@@ -29,7 +30,7 @@ def test_ask_keeps_real_citations_and_drops_fabricated_ones(shop_repo: Path) -> 
     assert result.citations == [Citation("shop/pricing.py", 8, 8),
                                 Citation("shop/pricing.py", 5, 5),
                                 Citation("shop/checkout.py", 9, 9)]
-    assert {d["citation"]: d["reason"] for d in result.dropped} == {
+    assert {d.text: d.reason for d in result.dropped} == {
         "shop/refunds.py:12": "shop/refunds.py: no such file",
         "shop/pricing.py:16": "lines 14-17 of shop/pricing.py do not mention checkout"}
     assert "shop/refunds.py:12 [unverified]" in result.answer
@@ -37,8 +38,67 @@ def test_ask_keeps_real_citations_and_drops_fabricated_ones(shop_repo: Path) -> 
                                   "mention checkout")
     assert len(log.of("notice")) == 2
     assert set(result.to_json()) == {"answer", "citations", "path", "model"}
-    prompt = model.requests[0][-1].content
-    assert prompt.startswith('<repository name="shop">') and "<relevant_spans>" in prompt
+    system, question = model.requests[0][0].content, model.requests[0][-1].content
+    assert '<repository name="shop">' in system  # the pack leads, the same for every question
+    assert question.startswith("<relevant_spans>") and question.endswith(
+        "Question: How are discount codes applied?")
+    manifest = result.manifest
+    assert manifest is not None and manifest.included and manifest.count("omitted") == 0
+    assert {f.path for f in manifest.files} >= {"shop/pricing.py", "shop/checkout.py"}
+    assert manifest.pack_tokens + manifest.spans_tokens <= manifest.budget < manifest.context
+    assert [e.manifest for e in log.of("context")] == [manifest]
+    streamed = "".join(e.text for e in log.of("answer_delta"))
+    assert streamed == result.reply and "[unverified]" in result.answer.replace(streamed, "")
+
+
+def _answers(*replies: str, reasoning: str | None = None) -> ScriptedBackend:
+    return ScriptedBackend(Transcript.model_validate({"model": "scripted", "turns": [
+        {"expect": {"role": "user"}, "reply": {"content": r, "reasoning": reasoning}}
+        for r in replies]}))
+
+
+def test_follow_ups_reuse_the_conversation(shop_repo: Path) -> None:
+    first = "`apply_discount` (shop/pricing.py:8) applies it."
+    model = _answers("It is called from `checkout` (shop/checkout.py:9).",
+                     reasoning="The question follows one about discounts.")
+    history = [{"question": "How is the discount applied?", "answer": first}]
+    log = EventLog()
+    outcome = start_run("ask", shop_repo, ask(shop_repo, "Where is it called?", path="slow",
+                                              history=history), model=model, emit=log)
+    messages = model.requests[0]
+    assert [m.role for m in messages] == ["system", "user", "assistant", "user"]
+    assert messages[1].content == history[0]["question"] and messages[2].content == first
+    assert messages[3].content.endswith("Question: Where is it called?")
+    result = AskResult.from_state(outcome.state)
+    assert result.manifest is not None
+    assert result.manifest.query == "How is the discount applied? Where is it called?"
+    assert result.citations == [Citation("shop/checkout.py", 9, 9)]
+    assert "".join(e.text for e in log.of("reasoning_delta")) == (
+        "The question follows one about discounts.")
+
+
+def test_long_histories_keep_the_last_turns_that_fit() -> None:
+    turns = [{"question": f"question {n}?", "answer": "word " * 50} for n in range(5)]
+    kept, tokens = recent_turns(turns, 10_000)
+    assert [t["question"] for t in kept] == ["question 2?", "question 3?", "question 4?"]
+    assert 0 < tokens <= 10_000
+    kept, tokens = recent_turns(turns, tokens // 3 + 1)
+    assert [t["question"] for t in kept] == ["question 4?"]
+
+
+def test_a_cancelled_answer_ends_the_run_as_interrupted(shop_repo: Path) -> None:
+    log = EventLog()  # cancelled once the first piece of the answer has arrived
+    outcome = start_run("ask", shop_repo, ask(shop_repo, "What does checkout do?"),
+                        model=_answers("`checkout` (shop/checkout.py:9) takes the order."),
+                        emit=log, cancelled=lambda: bool(log.of("answer_delta")))
+    assert outcome.status == "interrupted" and outcome.record.status == "interrupted"
+    assert len(log.of("answer_delta")) == 1 and "verify" not in {
+        e.step for e in log.of("step_started")}
+    assert log.of("run_finished")[-1].status == "interrupted"
+    resumed = resume_run(shop_repo, outcome.run_id,
+                         model=_answers("`checkout` (shop/checkout.py:9) takes the order."))
+    assert resumed.status == "done"
+    assert AskResult.from_state(resumed.state).citations == [Citation("shop/checkout.py", 9, 9)]
 
 
 def test_ask_without_a_model_returns_the_ranked_spans(shop_repo: Path) -> None:
@@ -48,7 +108,8 @@ def test_ask_without_a_model_returns_the_ranked_spans(shop_repo: Path) -> None:
     assert result.model == "none" and result.answer.startswith("No model answered")
     assert result.citations[0] == Citation("shop/pricing.py", 6, 13)  # apply_discount's span
     assert [c.path for c in result.citations] == [s["path"] for s in result.spans]
-    assert "shop/pricing.py:" in result.answer
+    assert "shop/pricing.py:" in result.answer and result.error is None
+    assert result.manifest is not None and not result.manifest.included
 
 
 def test_ask_falls_back_to_spans_when_the_model_fails(shop_repo: Path, tmp_path: Path) -> None:
@@ -56,6 +117,7 @@ def test_ask_falls_back_to_spans_when_the_model_fails(shop_repo: Path, tmp_path:
     result = AskResult.from_state(start_run(
         "ask", shop_repo, ask(shop_repo, "what does checkout do?"), model=broken).state)
     assert result.model == "none" and "failed to load" in result.answer
+    assert result.error is not None and "failed to load" in result.error
     assert result.citations and result.citations[0].path == "shop/checkout.py"
     exhausted = ScriptedBackend(Transcript(turns=()))
     result = AskResult.from_state(start_run(
@@ -65,10 +127,14 @@ def test_ask_falls_back_to_spans_when_the_model_fails(shop_repo: Path, tmp_path:
 
 
 def test_context_packs_the_whole_repository_when_it_fits(shop_repo: Path) -> None:
-    text, hits, packed = build_context(shop_repo, "apply_discount", 100_000)
-    assert packed["included"] and packed["counts"]["omitted"] == 0
-    assert text.index("<repository") < text.index("<relevant_spans>")
-    assert hits[0].path == "shop/pricing.py"
-    small, small_hits, small_pack = build_context(shop_repo, "apply_discount", 400)
-    assert len(small) < len(text) and small_hits[0].path == "shop/pricing.py"
-    assert small_pack["total_tokens"] <= 400 and small_pack["counts"]["omitted"] > 0
+    whole = build_context(shop_repo, "apply_discount", 131_072, 100_000)
+    assert whole.manifest.included and whole.manifest.count("omitted") == 0
+    assert whole.pack.startswith("<repository") and whole.spans.startswith("<relevant_spans>")
+    assert whole.hits[0].path == "shop/pricing.py" and whole.index.files > 0
+    small = build_context(shop_repo, "apply_discount", 131_072, 400)
+    assert len(small.pack) < len(whole.pack) and small.hits[0].path == "shop/pricing.py"
+    assert small.manifest.pack_tokens + small.manifest.spans_tokens <= 400
+    assert small.manifest.count("omitted") > 0
+    spans_only = build_context(shop_repo, "apply_discount", 131_072, 400, with_pack=False)
+    assert spans_only.pack == "" and not spans_only.manifest.included
+    assert spans_only.manifest.reason == "no model will read it"

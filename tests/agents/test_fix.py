@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from agents.backends.scripted import ScriptedBackend, Transcript
 from agents.events import EventLog
+from agents.graphs.approval import ApprovalDecision, SelectionError, check_selection
 from agents.graphs.base import Budgets, RunContext
 from agents.graphs.fix import FixNodes
 from agents.graphs.runner import resume_run, start_run
@@ -214,3 +215,77 @@ def test_new_lint_errors_reports_only_what_the_edit_added(tmp_path: Path) -> Non
     )
     errors = new_lint_errors(tmp_path, base, ["mod.py"])
     assert errors == ["mod.py:6: F821 Undefined name `tyop_name`"]
+
+
+def _awaiting_two_file_fix(calc: Path) -> dict[str, Any]:
+    """A fix of mean that also rewords a docstring, stopped at its approval point."""
+    outcome = start_run("fix", calc, fix_inputs(calc),
+                        model=ScriptedBackend.from_file(TRANSCRIPTS / "fix_two_files.json"))
+    assert outcome.status == "awaiting_approval", outcome.state.get("summary")
+    assert outcome.state["files"] == ["calc/stats.py", "calc/text.py"]
+    return {"run_id": outcome.run_id, **outcome.state}
+
+
+def _commit_on(repo: git.Repo, base: str, files: dict[str, str], tmp: Path) -> str:
+    """A commit on `base` whose files are those of `base` but for `files` (path: blob)."""
+    env = {"GIT_INDEX_FILE": str(tmp / "index")}
+    repo.git.read_tree(base, env=env)
+    for path, blob in files.items():
+        repo.git.update_index("--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
+    tree = repo.git.write_tree(env=env)
+    return str(repo.git.commit_tree(tree, "-p", base, "-m", "part of the fix"))
+
+
+def test_approval_can_keep_part_of_the_change(calc: Path, tmp_path: Path) -> None:
+    run = _awaiting_two_file_fix(calc)
+    repo = git.Repo(calc)
+    part = _commit_on(repo, run["base"], {"calc/stats.py": repo.git.rev_parse(
+        f"{run['commit']}:calc/stats.py")}, tmp_path)
+    log = EventLog()
+    done = resume_run(calc, run["run_id"], model=None, emit=log,
+                      approver=lambda request: ApprovalDecision(approved=True, commit=part))
+    state = done.state
+    assert done.status == "done" and state["applied"], state["summary"]
+    assert state["commit"] == part and state["files"] == ["calc/stats.py"]
+    assert repo.head.commit.hexsha == part == repo.commit(run["branch"]).hexsha
+    assert "exclamation mark." in (calc / "calc/text.py").read_text()
+    assert "kept the accepted part of the change: 2 of 4 changed lines" in done.record.summary
+    assert f"fast-forwarded main to {part[:12]}" in done.record.summary
+    assert [e.files for e in log.of("diff")] == [["calc/stats.py"]]
+
+
+def test_approval_refuses_what_is_not_part_of_the_change(calc: Path, tmp_path: Path) -> None:
+    run = _awaiting_two_file_fix(calc)
+    repo = git.Repo(calc)
+    base, proposed = run["base"], run["commit"]
+    other = _commit_on(repo, base, {"README.md": repo.git.rev_parse(f"{base}:calc/text.py")},
+                       tmp_path)
+    with pytest.raises(SelectionError, match="changes README.md, which the run did not"):
+        check_selection(calc, base, proposed, other)
+    own = _commit_on(repo, base, {"calc/stats.py": repo.git.rev_parse(
+        f"{base}:calc/text.py")}, tmp_path)
+    with pytest.raises(SelectionError, match="changes calc/stats.py in ways the run did not"):
+        check_selection(calc, base, proposed, own)
+    orphan = str(repo.git.commit_tree(f"{proposed}^{{tree}}", "-m", "no parent"))
+    with pytest.raises(SelectionError, match="does not descend from the run's base"):
+        check_selection(calc, base, proposed, orphan)
+    with pytest.raises(SelectionError, match="not a commit id"):
+        check_selection(calc, base, proposed, "--output=/tmp/x")
+    log = EventLog()
+    done = resume_run(calc, run["run_id"], model=None, emit=log,
+                      approver=lambda request: {"approved": True, "commit": other})
+    assert done.status == "done" and not done.state["applied"]
+    assert repo.head.commit.hexsha == base and repo.commit(run["branch"]).hexsha == proposed
+    assert "nothing applied: the approval was refused" in done.record.summary
+    assert "the approval was refused" in log.of("error")[0].message
+
+
+def test_approval_that_keeps_nothing_removes_the_branch(calc: Path) -> None:
+    run = _awaiting_two_file_fix(calc)
+    done = resume_run(calc, run["run_id"], model=None,
+                      approver=lambda request: {"approved": True, "commit": run["base"]})
+    repo = git.Repo(calc)
+    assert done.status == "done" and not done.state["applied"] and not done.state["commit"]
+    assert run["branch"] not in [h.name for h in repo.heads]
+    assert repo.head.commit.hexsha == run["base"]
+    assert "nothing accepted (0 of 4 changed lines)" in done.record.summary

@@ -77,7 +77,8 @@ class AskScreen(FathomScreen):
         view = AnswerView(question)
         await transcript.mount(view)
         transcript.anchor()
-        run = self.fathom.runs.start("ask", question, time.monotonic())
+        run = self.fathom.runs.start("ask", question, time.monotonic(),
+                                     self.fathom.service.new_run_id("ask"))
         self.fathom.runs_version = self.fathom.runs.version
         self._current = (view, run)
         self._answer(question, tuple(self.answers), view, run)
@@ -85,11 +86,12 @@ class AskScreen(FathomScreen):
     @work(thread=True, exclusive=True, group="ask", exit_on_error=False)
     def _answer(self, question: str, earlier: tuple[Answer, ...], view: AnswerView,
                 run: Run) -> None:
-        """Run the ask pipeline, handing each event to the UI thread in order."""
+        """Run the `ask` graph, handing each event to the UI thread in order."""
         worker = get_current_worker()
         try:
             for event in self.fathom.service.ask(question, earlier,
-                                                 cancelled=lambda: worker.is_cancelled):
+                                                 cancelled=lambda: worker.is_cancelled,
+                                                 run_id=run.id):
                 self.app.call_from_thread(self._apply, view, run, event)
         except ServiceError as error:
             self.app.call_from_thread(self._fail, view, run, str(error))
@@ -119,7 +121,8 @@ class AskScreen(FathomScreen):
             await self._done(view, run, event.answer)
 
     async def _done(self, view: AnswerView, run: Run, answer: Answer) -> None:
-        """Show the finished answer and keep it for follow-up questions."""
+        """Show the finished answer and keep it for follow-up questions; a model that
+        failed is reported (the answer is then the ranked code)."""
         app = self.fathom
         await view.finish(answer)
         self.answers.append(answer)
@@ -127,7 +130,11 @@ class AskScreen(FathomScreen):
         app.prompt_tokens = answer.prompt_tokens
         for warning in answer.warnings:
             self.notify(warning, title="Answer", severity="warning")
-        self._end(run, "done")
+        if answer.error:
+            self.notify(answer.error, title="Ask failed", severity="error", timeout=8)
+            self._end(run, "failed", answer.error)
+        else:
+            self._end(run, "done")
 
     async def _fail(self, view: AnswerView, run: Run, message: str) -> None:
         """Show why the run failed."""

@@ -28,7 +28,7 @@ def summary(manifest: ContextManifest) -> str:
             f"“{escape(m.query)}” · budget {m.budget:,} · {escape(m.model.name)}\n"
             f"{m.count('full')} whole · {m.count('signatures')} by signatures · "
             f"{m.count('omitted')} left out ([$error]{secrets} secret[/]) · "
-            f"map {m.map_tokens:,} tokens")
+            f"spans {m.spans_tokens:,} tokens")
 
 
 def reason_text(file: ManifestFile) -> Text:

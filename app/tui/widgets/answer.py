@@ -102,6 +102,10 @@ class AnswerView(Vertical):
         sources.add_options(Option(citation_label(c), id=f"{c.path}:{c.line}",
                                    disabled=not c.valid) for c in answer.citations)
         sources.display = bool(answer.citations)
+        if answer.error:
+            error = self.query_one(".error", Static)
+            error.update(escape(answer.error))
+            error.display = True
 
     async def fail(self, message: str, cancelled: bool = False) -> None:
         """Show why there is no (complete) answer."""

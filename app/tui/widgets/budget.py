@@ -11,7 +11,7 @@ from app.tui.state import ContextManifest
 PARTS = (
     ("budget-bar--full", "whole files"),
     ("budget-bar--signatures", "signatures"),
-    ("budget-bar--map", "map"),
+    ("budget-bar--spans", "spans"),
     ("budget-bar--listing", "listings"),
     ("budget-bar--free", "unused budget"),
     ("budget-bar--reserved", "instructions, chat, answer"),
@@ -25,7 +25,7 @@ def shares(manifest: ContextManifest) -> list[int]:
     listing = max(manifest.pack_tokens - full - signatures, 0)
     free = max(manifest.budget - manifest.used, 0)
     reserved = max(manifest.model.context - manifest.budget, 0)
-    return [full, signatures, manifest.map_tokens, listing, free, reserved]
+    return [full, signatures, manifest.spans_tokens, listing, free, reserved]
 
 
 def cells(tokens: list[int], width: int) -> list[int]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input, Markdown, OptionList, Static
+from textual.widgets import Input, Label, Markdown, OptionList, Static
 from textual.widgets._markdown import MarkdownParagraph
 
 from agents.backends.scripted import ScriptedBackend, Transcript
@@ -24,6 +24,7 @@ from tests.app.tui.helpers import (
     ANSWER,
     FOLLOW_UP,
     SIZE,
+    FakeClock,
     GatedBackend,
     ask,
     fathom,
@@ -133,6 +134,9 @@ async def test_a_model_error_is_shown_not_raised(make_app: Callable[..., FathomA
         await ask(pilot, QUESTION)
         error = app.screen.query_one(".error", Static)
         assert error.display and "all 0 turns were replayed" in str(error.render())
+        answer = app.screen.query_one(AnswerView).answer  # the graph's answer: ranked code
+        assert answer is not None and answer.content.startswith("No model answered")
+        assert answer.citations and all(c.valid for c in answer.citations)
         assert fathom(pilot).runs.runs[-1].status == "failed"
         assert any(n.severity == "error" for n in app._notifications)
         await ask(pilot, "still alive?")  # the app goes on
@@ -152,7 +156,27 @@ async def test_escape_cancels_an_answer(make_app: Callable[..., FathomApp]) -> N
         await settle(pilot)
         view = app.screen.query_one(AnswerView)
         assert view.answer is None and "Cancelled" in str(view.query_one(".error").render())
-        assert fathom(pilot).runs.runs[-1].status == "cancelled"
+        run = fathom(pilot).runs.runs[-1]
+        assert run.status == "cancelled"
+        recorded = {r.id: r for r in app.service.past_runs()}[run.id]
+        assert recorded.status == "interrupted"  # the graph's run stopped mid-answer
+
+
+async def test_without_a_model_the_ranked_code_answers(shop: Path) -> None:
+    app = FathomApp(FathomService(shop, ModelSettings(backend="none"), clock=FakeClock()))
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot, "where is apply_discount defined?")
+        view = app.screen.query_one(AnswerView)
+        assert view.answer is not None and view.answer.model == "none"
+        assert not view.query_one(".error").display and not app._notifications
+        markdown = view.query_one(".answer", Markdown).source
+        assert markdown.startswith("No model answered (no model is configured)")
+        assert "(cite:shop/pricing.py%3A6)" in markdown  # apply_discount's span, linked
+        assert view.query_one(".sources", OptionList).option_count == len(
+            view.answer.citations) > 0
+        assert fathom(pilot).runs.runs[-1].status == "done"
+        status = str(app.screen.query_one("#status-text", Label).render())
+        assert status.startswith("no model · none")
 
 
 async def test_a_misconfigured_model_is_reported_in_the_ui(shop: Path) -> None:

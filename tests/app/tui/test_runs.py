@@ -23,26 +23,12 @@ from tests.conftest import FIXTURES, init_repo
 pytestmark = pytest.mark.anyio
 TASK = "mean([2, 4]) returns 2.0 instead of 3: fix mean"
 CHECK = f"{sys.executable} check.py"
-MEAN = ("calc/stats.py\n<<<<<<< SEARCH\n    return sum(values) / (len(values) + 1)\n=======\n"
-        "    return sum(values) / len(values)\n>>>>>>> REPLACE\n")
-SHOUT = ('calc/text.py\n<<<<<<< SEARCH\n    """Upper-case text with an exclamation mark."""\n'
-         '=======\n    """Upper-case text, then an exclamation mark."""\n>>>>>>> REPLACE\n')
-
-
-def _edit(text: str) -> dict[str, object]:
-    return {"tool_calls": [{"name": "apply_edit",
-                            "arguments": {"format": "search_replace", "text": text}}]}
+TRANSCRIPTS = FIXTURES / "transcripts"
 
 
 def fixer() -> ScriptedBackend:
     """A model that plans, fixes `mean`, rewords a docstring elsewhere, and stops."""
-    return ScriptedBackend(Transcript.model_validate({"model": "scripted-fixer", "turns": [
-        {"expect": {"role": "user", "thinking": True},
-         "reply": {"content": "mean divides by len(values) + 1 in calc/stats.py."}},
-        {"expect": {"role": "user", "tools": ["apply_edit"]}, "reply": _edit(MEAN)},
-        {"expect": {"role": "tool"}, "reply": _edit(SHOUT)},
-        {"expect": {"role": "tool"}, "reply": {"content": "mean divides by the count."}},
-    ]}))
+    return ScriptedBackend.from_file(TRANSCRIPTS / "fix_two_files.json")
 
 
 @pytest.fixture
@@ -103,6 +89,12 @@ async def test_fix_keeps_only_the_accepted_hunk(calc: Path) -> None:
         assert "return sum(values) / len(values)" in (calc / "calc/stats.py").read_text()
         assert "exclamation mark." in (calc / "calc/text.py").read_text()
         assert not repo.is_dirty(untracked_files=True)
+        # The run itself kept the hunk and applied it, and its record says so.
+        assert "kept the accepted part of the change: 2 of 4 changed lines" in run.summary
+        assert "fast-forwarded main" in run.summary
+        assert run.diff and [f.path for f in run.diff] == ["calc/stats.py"]
+        recorded = {r.id: r for r in app.service.past_runs()}[run.id]
+        assert recorded.status == "done" and "fast-forwarded main" in recorded.summary
 
 
 async def test_a_waiting_run_resumes_in_a_new_session(calc: Path) -> None:

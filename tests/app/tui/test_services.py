@@ -1,4 +1,4 @@
-"""The TUI's adapter: citations checked against files and linked, safe file reading."""
+"""The TUI's adapter: the graph's citation checks shown and linked, safe file reading."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from app.tui.asking import check_citations, link_citations
+from agents.citations import verify_citations
+from agents.graphs.ask import AskResult
+from app.tui.asking import checked_citations, link_citations
 from app.tui.services import FathomService, ServiceError
 from app.tui.state import Citation
 from app.tui.widgets.answer import parse_href
@@ -20,11 +22,13 @@ def service(shop: Path) -> FathomService:
     return FathomService(shop, model=scripted(), context=8192)
 
 
-def test_citations_are_checked_against_the_files(shop: Path) -> None:
+def test_the_graphs_citation_checks_are_shown_in_order(shop: Path) -> None:
     text = ("`apply_discount` is at shop/pricing.py:8-13. The total is `Cart.total` in "
             "./shop/models.py:25. `apply_discount` is also at shop/pricing.py:99. "
             "`coupon` lives in shop/gone.py:1. `Cart.total` again: shop/models.py:25.")
-    found = {c.raw: c for c in check_citations(shop, text)}
+    report = verify_citations(shop, text)  # what the `ask` graph's verify step found
+    result = AskResult(text, report.verified, "fast", "scripted", report.dropped, reply=text)
+    found = {c.raw: c for c in checked_citations(shop, result)}
     assert list(found) == ["shop/pricing.py:8-13", "shop/models.py:25",
                            "shop/pricing.py:99", "shop/gone.py:1"]
     first = found["shop/pricing.py:8-13"]
