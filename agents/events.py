@@ -1,8 +1,9 @@
 """The typed event stream of a run, for the TUI, the CI bot and `--json` logs.
 
 Every graph step reports what it does as a pydantic event: a step starting and finishing,
-a tool call, tokens used, a streamed piece of a reply, the context a model was given, a
-test result, a diff, an approval request, a notice, an error, and the run finishing.
+a tool call, tokens used, a streamed piece of a reply, the progress of a long task
+(indexing, packing, prefill), the context a model was given, a test result, a diff, an
+approval request, a notice, an error, and the run finishing.
 Events are frozen, carry the run id and a timestamp, and serialise to JSON
 (`event.model_dump_json()`; `EVENT_ADAPTER` reads them back). They are delivered to an
 `EventSink` — any callable taking an event; `EventLog` keeps them and fans them out,
@@ -90,6 +91,20 @@ class ReasoningDelta(_Event):
     kind: Literal["reasoning_delta"] = "reasoning_delta"
     step: str
     text: str
+
+
+ProgressTask = Literal["indexing", "packing", "prefill"]
+
+
+class Progress(_Event):
+    """How far a long task of a step has got: indexing or packing the repository (files),
+    or the model reading its prompt (`prefill`, tokens). `done` grows up to `total`."""
+
+    kind: Literal["progress"] = "progress"
+    step: str
+    task: ProgressTask
+    done: int
+    total: int
 
 
 class PackedFile(BaseModel):
@@ -195,8 +210,8 @@ class RunFinished(_Event):
 
 Event = Annotated[
     RunStarted | StepStarted | StepFinished | ToolCalled | TokensUsed | AnswerDelta
-    | ReasoningDelta | ContextPacked | TestResult | DiffReady | ApprovalRequested | Notice
-    | RunError | RunFinished,
+    | ReasoningDelta | Progress | ContextPacked | TestResult | DiffReady | ApprovalRequested
+    | Notice | RunError | RunFinished,
     Field(discriminator="kind"),
 ]
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)

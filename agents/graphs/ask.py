@@ -3,12 +3,14 @@
 `retrieve` ranks and packs the repository for the question: the whole repository when
 it fits the model's context (a V4 model's 1M tokens), else the top of the ranking —
 whole files, then signatures, then a listing — and the best-matching spans with
-numbered lines, which is what citations point at. It reports what the model will see
-(`ContextPacked`, the pack's manifest). The pack goes into the system message, the same
-for every question and every follow-up, so a model's cached KV prefix survives; the
-earlier turns of the conversation follow, then the spans and the question. `answer`
-makes one streamed call (non-thinking on the Fast Path, thinking when routed to the
-Slow Path): each piece is emitted as it comes (`AnswerDelta`, `ReasoningDelta`).
+numbered lines, which is what citations point at. It reports how indexing and packing
+go (`Progress`) and what the model will see (`ContextPacked`, the pack's manifest). The
+pack goes into the system message, the same for every question and every follow-up, so
+a model's cached KV prefix survives; the earlier turns of the conversation follow, then
+the spans and the question. `answer` makes one streamed call (non-thinking on the Fast
+Path, thinking when routed to the Slow Path): each piece is emitted as it comes
+(`AnswerDelta`, `ReasoningDelta`), and before them the model's reading of the prompt
+when its backend reports it (`Progress`).
 `verify` keeps the citations that hold against the files and marks the rest. With no
 model, or a model that fails, the answer is the ranked spans themselves.
 """
@@ -16,6 +18,7 @@ model, or a model that fails, the answer is the ranked spans themselves.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -169,7 +172,8 @@ class AskNodes:
         query = " ".join([t["question"] for t in history[-1:]] + [state["question"]])
         built = build_context(Path(state["repo"]), query, context,
                               prompt_budget(context, answer_tokens(model) + turn_tokens),
-                              with_pack=model is not None and error is None)
+                              with_pack=model is not None and error is None,
+                              progress=partial(self.ctx.progress, "retrieve"))
         self.ctx.emit(ContextPacked(run_id=self.ctx.run_id, step="retrieve",
                                     manifest=built.manifest))
         return {"pack": built.pack, "spans_text": built.spans, "history": turns,

@@ -21,6 +21,8 @@ from agents.events import (
     AnswerDelta,
     EventSink,
     Notice,
+    Progress,
+    ProgressTask,
     ReasoningDelta,
     RunError,
     StepFinished,
@@ -34,6 +36,7 @@ from agents.llm import (
     ChatModelError,
     ChatResult,
     ContentDelta,
+    PrefillProgress,
     StreamEvent,
     ToolSpec,
 )
@@ -123,6 +126,7 @@ class RunContext:
     cancelled: Callable[[], bool] = never
     tokens: int = 0
     cost: float = 0.0
+    _percent: dict[tuple[str, str], int] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def model_name(self) -> str:
@@ -135,7 +139,8 @@ class RunContext:
         """One model call, counted towards the run and reported as a `TokensUsed` event.
 
         With `stream`, the reply is streamed: each piece is emitted as an `AnswerDelta`
-        or `ReasoningDelta` as it comes, and the cancel flag is checked between pieces.
+        or `ReasoningDelta` as it comes (the model reading the prompt as `Progress`), and
+        the cancel flag is checked between pieces.
         """
         if self.model is None:
             raise ChatModelError("no model is configured for this run")
@@ -167,6 +172,8 @@ class RunContext:
                     self.emit(AnswerDelta(run_id=self.run_id, step=step, text=piece.text))
                 elif isinstance(piece, ModelReasoning):
                     self.emit(ReasoningDelta(run_id=self.run_id, step=step, text=piece.text))
+                elif isinstance(piece, PrefillProgress):
+                    self.progress(step, "prefill", piece.done, piece.total)
                 elif isinstance(piece, ChatResult):
                     result = piece
         finally:
@@ -181,6 +188,16 @@ class RunContext:
         """Raise `RunCancelled` once the run has been cancelled."""
         if self.cancelled():
             raise RunCancelled(f"run {self.run_id} was cancelled")
+
+    def progress(self, step: str, task: ProgressTask, done: int, total: int) -> None:
+        """Emit `Progress` at the start and end of a task and whenever its whole percent
+        grows, so a task of any length makes at most about a hundred events."""
+        percent = done * 100 // total if total > 0 else 100
+        key = (step, task)
+        if 0 < done < total and self._percent.get(key) == percent:
+            return
+        self._percent[key] = percent
+        self.emit(Progress(run_id=self.run_id, step=step, task=task, done=done, total=total))
 
     def notice(self, step: str, message: str) -> None:
         """Emit a `Notice`."""

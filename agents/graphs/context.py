@@ -10,12 +10,14 @@ which file went in how, and what was left out and why (secrets included).
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from agents.events import PackedFile, PackManifest
+from agents.events import PackedFile, PackManifest, ProgressTask
 from agents.prompts.ask import SPANS_FOOTER, SPANS_HEADER
 from tools.repo.index import IndexStats, RepoIndex
 from tools.repo.pack import PackOptions, pack_repository
@@ -31,6 +33,8 @@ SPAN_SHARE = 0.5               # at most this share of the budget goes to number
 MAX_SPANS = 8
 MAX_SPAN_LINES = 60
 MIN_PACK_TOKENS = 128          # below this the pack is left out, only spans are shown
+
+ContextProgress = Callable[[ProgressTask, int, int], None]  # (task, done, total)
 
 
 @dataclass(frozen=True)
@@ -68,12 +72,13 @@ def numbered_span(root: Path, hit: SearchHit) -> str:
 
 
 def build_context(root: Path, query: str, context: int, budget: int,
-                  with_pack: bool = True) -> Context:
+                  with_pack: bool = True, progress: ContextProgress | None = None) -> Context:
     """The numbered spans and the packed repository for `query`, within `budget` tokens
     of a model window of `context` tokens (the pack is left out when `with_pack` is
-    false: nobody will read it)."""
+    false: nobody will read it). `progress("indexing" | "packing", done, total)` hears
+    how the index update and the pack go, in files."""
     index = RepoIndex(root)
-    stats = index.update()
+    stats = index.update(partial(progress, "indexing") if progress else None)
     with closing(index.connect()) as conn:
         hits = search(conn, index.fulltext(), query, MAX_SPANS) or _central_spans(
             conn, query, MAX_SPANS)
@@ -96,7 +101,8 @@ def build_context(root: Path, query: str, context: int, budget: int,
         reason = f"only {budget - used} tokens left after the spans"
         return Context("", spans, shown, manifest.model_copy(update={"reason": reason}), stats)
     try:
-        pack = pack_repository(index, PackOptions(budget=budget - used, query=query))
+        pack = pack_repository(index, PackOptions(budget=budget - used, query=query),
+                               partial(progress, "packing") if progress else None)
     except ValueError as err:  # too small even to list the files
         return Context("", spans, shown, manifest.model_copy(update={"reason": str(err)}),
                        stats)

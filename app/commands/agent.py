@@ -2,10 +2,11 @@
 
 Each runs a graph of `agents.graphs` as a durable run (an id, a checkpoint per step) in
 the repository given by `--repo` (default: the current directory). On a terminal they
-show progress on stderr; with `--json` stdout carries one JSON document and nothing
-else. `fix` and `repair` ask before touching the user's branch: `--yes` answers yes;
-without a terminal to ask, the run stops at that point, keeps its branch and says how to
-apply or resume it.
+show progress on stderr, and `ask` streams its answer on stdout as the model writes it
+(its reasoning, on the Slow Path, dimmed on stderr); with `--json` stdout carries one
+JSON document and nothing else. `fix` and `repair` ask before touching the user's
+branch: `--yes` answers yes; without a terminal to ask, the run stops at that point,
+keeps its branch and says how to apply or resume it.
 
 Exit codes: 0 done (or stopped at the approval point), 1 the run finished without
 success (tests still failing, budget spent), 2 bad input or configuration, 130
@@ -23,10 +24,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from app.output import console, emit_json, err_console, fail
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from agents.events import Event
     from agents.graphs.base import Budgets
     from agents.graphs.runner import Approver, RunOutcome
@@ -90,24 +94,64 @@ def load_model(repo: Path, no_model: bool) -> ChatModel | None:
     return chat_model_from_config(settings)
 
 
-def _printer(quiet: bool) -> Callable[[Event], None]:
-    """An event sink showing progress on a terminal (silent with --json or no TTY)."""
-    def show(event: Event) -> None:
-        """Print one event as a short line (an interrupted run is always reported)."""
+class _Display:
+    """The event sink of a command on a terminal: progress lines on stderr, and a reply
+    streamed as it comes — its text on stdout, its reasoning dimmed on stderr. Silent
+    with --json or without a terminal, except that an interrupted run is always reported.
+    """
+
+    _LINES: dict[str, Callable[[Any], str]] = {
+        "step_started": lambda e: f"[dim]·[/] {escape(e.step)}",
+        "tool_call": lambda e: (f"  [cyan]{escape(e.name)}[/] "
+                                f"{'ok' if e.ok else '[red]failed[/]'}"),
+        "test_result": lambda e: f"  tests: {'[green]passed' if e.ok else '[red]failing'}[/]",
+        "notice": lambda e: f"  [yellow]{escape(e.message)}[/]",
+        "error": lambda e: f"  [red]{escape(e.message)}[/]",
+    }
+
+    def __init__(self, quiet: bool) -> None:
+        """`quiet` (--json) shows nothing but an interruption."""
+        self.quiet = quiet
+        self.streamed: list[str] = []     # the answer text shown so far
+        self._open: Console | None = None  # the console whose last line is unfinished
+
+    def __call__(self, event: Event) -> None:
+        """Show one event: a piece of a reply, or a short line."""
         if event.kind == "run_finished" and event.status == "interrupted":
-            err_console.print(f"[yellow]{event.summary}[/]", highlight=False)
-        if quiet or not err_console.is_terminal:
+            self._end_line()
+            err_console.print(f"[yellow]{escape(event.summary)}[/]", highlight=False)
+        if self.quiet:
             return
-        line = {
-            "step_started": lambda e: f"[dim]·[/] {e.step}",
-            "tool_call": lambda e: f"  [cyan]{e.name}[/] {'ok' if e.ok else '[red]failed[/]'}",
-            "test_result": lambda e: f"  tests: {'[green]passed' if e.ok else '[red]failing'}[/]",
-            "notice": lambda e: f"  [yellow]{e.message}[/]",
-            "error": lambda e: f"  [red]{e.message}[/]",
-        }.get(event.kind)
-        if line is not None:
-            err_console.print(line(event), highlight=False)
-    return show
+        if event.kind == "answer_delta" and console.is_terminal:
+            self._piece(console, event.text)
+            self.streamed.append(event.text)
+        elif event.kind == "reasoning_delta" and err_console.is_terminal:
+            self._piece(err_console, event.text, "dim")
+        elif event.kind in self._LINES and err_console.is_terminal:
+            self._end_line()
+            err_console.print(self._LINES[event.kind](event), highlight=False)
+
+    def _piece(self, target: Console, text: str, style: str | None = None) -> None:
+        """Write a piece of a reply as it is, continuing the line it belongs to."""
+        if self._open is not None and self._open is not target:
+            self._end_line()
+        target.out(text, end="", style=style, highlight=False)
+        self._open = target
+
+    def _end_line(self) -> None:
+        """Finish the line a streamed reply left open."""
+        if self._open is not None:
+            self._open.out("")
+            self._open = None
+
+    def answer(self, reply: str, answer: str) -> None:
+        """Print `answer` on stdout, unless `reply` — the model's own words, before
+        unverified citations were marked — is what streamed (dropped citations were
+        shown as notices)."""
+        streamed = "".join(self.streamed).strip()
+        self._end_line()
+        if not streamed or streamed != reply.strip():
+            console.print(answer, markup=False, highlight=False, soft_wrap=True)
 
 
 def _approver(yes: bool) -> Approver | None:
@@ -148,24 +192,25 @@ def ask_command(
         try:
             model = load_model(root, no_model)
         except ChatModelError as err:
-            err_console.print(f"[yellow]warning:[/] no model ({err}); showing ranked code",
-                              highlight=False)
+            err_console.print(f"[yellow]warning:[/] no model ({escape(str(err))}); "
+                              "showing ranked code", highlight=False)
             model = None
         inputs = {"question": question, "repo": str(root), "path": routed.path,
                   "context_tokens": context_tokens}
-        outcome = start_run("ask", root, inputs, model=model, emit=_printer(as_json))
+        display = _Display(as_json)
+        outcome = start_run("ask", root, inputs, model=model, emit=display)
     result = AskResult.from_state(outcome.state)
     if as_json:
         emit_json(result.to_json())
         return
-    console.print(result.answer, highlight=False)
+    display.answer(result.reply, result.answer)
     if routed.graph != "ask":
         err_console.print(f"[dim]this reads as a change request; `fathom {routed.graph}` "
                           "makes it[/]", highlight=False)
     seen = result.manifest
     saw = (f"saw {seen.count('full')} whole files, {seen.count('signatures')} outlines, "
            f"{seen.count('omitted')} listed" if seen and seen.included else "saw no pack")
-    err_console.print(f"[dim]{routed.path} path · {result.model} · {saw}, "
+    err_console.print(f"[dim]{routed.path} path · {escape(result.model)} · {saw}, "
                       f"{len(result.spans)} spans · {len(result.citations)} citations · "
                       f"run {outcome.run_id}[/]", highlight=False)
 
@@ -186,8 +231,8 @@ def _patch_json(outcome: RunOutcome) -> dict[str, Any]:
     }
 
 
-def _report(outcome: RunOutcome, as_json: bool) -> None:
-    """Print a run's outcome and exit with its code."""
+def _report(outcome: RunOutcome, as_json: bool, display: _Display) -> None:
+    """Print a run's outcome and exit with its code (`display` showed the run)."""
     if outcome.kind == "ask":
         from agents.graphs.ask import AskResult
 
@@ -195,7 +240,7 @@ def _report(outcome: RunOutcome, as_json: bool) -> None:
         if as_json:
             emit_json(result.to_json())
         else:
-            console.print(result.answer, highlight=False)
+            display.answer(result.reply, result.answer)
         return
     if outcome.kind == "review":
         data = _review_json(outcome)
@@ -208,9 +253,10 @@ def _report(outcome: RunOutcome, as_json: bool) -> None:
     if as_json:
         emit_json(data)
     else:
-        console.print(data["summary"] or outcome.status, highlight=False)
+        console.print(data["summary"] or outcome.status, markup=False, highlight=False)
         if outcome.status == "awaiting_approval" and outcome.approval:
-            console.print(outcome.approval.get("instructions", ""), highlight=False)
+            console.print(outcome.approval.get("instructions", ""), markup=False,
+                          highlight=False)
         console.print(f"[dim]run {outcome.run_id} · {outcome.record.total_tokens} tokens · "
                       f"${outcome.record.cost:.4f}[/]", highlight=False)
     if outcome.status == "failed":
@@ -227,10 +273,11 @@ def _patch_run(kind: RunKind, repo: Path, inputs: dict[str, Any], yes: bool, as_
         if model is None:
             raise ValueError(f"`fathom {kind}` needs a model: configure one in fathom.toml "
                              "or FATHOM_* variables")
+        display = _Display(as_json)
         outcome = start_run(kind, root, {**inputs, "kind": kind, "repo": str(root)},
-                            model=model, emit=_printer(as_json), budgets=budgets,
+                            model=model, emit=display, budgets=budgets,
                             auto_approve=yes, approver=_approver(yes))
-    _report(outcome, as_json)
+    _report(outcome, as_json, display)
 
 
 def fix_command(
@@ -274,11 +321,14 @@ def _review_json(outcome: RunOutcome) -> dict[str, Any]:
 
 
 def _print_review(data: dict[str, Any]) -> None:
+    """The findings, each with its evidence, then the summary (their text is shown as is)."""
     for f in data["findings"]:
-        console.print(f"[bold]{f['path']}:{f['line']}[/] [{f['severity']}] {f['message']}\n"
-                      f"  [dim]{f['evidence']['kind']}: {f['evidence']['text']}[/]",
-                      highlight=False)
-    console.print(data["summary"], highlight=False)
+        severity = escape("[" + f["severity"] + "]")
+        console.print(f"[bold]{escape(f['path'])}:{f['line']}[/] "
+                      f"{severity} {escape(f['message'])}\n"
+                      f"  [dim]{escape(f['evidence']['kind'])}: "
+                      f"{escape(f['evidence']['text'])}[/]", highlight=False)
+    console.print(data["summary"], markup=False, highlight=False)
 
 
 def review_command(
@@ -296,8 +346,9 @@ def review_command(
         root = repo.resolve(strict=True)
         model = load_model(root, no_model)
         inputs = {"repo": str(root), "base": base, "head": head, "test_command": test_cmd}
-        outcome = start_run("review", root, inputs, model=model, emit=_printer(as_json))
-    _report(outcome, as_json)
+        display = _Display(as_json)
+        outcome = start_run("review", root, inputs, model=model, emit=display)
+    _report(outcome, as_json, display)
 
 
 def resume_command(
@@ -312,10 +363,10 @@ def resume_command(
 
     with _errors():
         root = repo.resolve(strict=True)
+        display = _Display(as_json)
         outcome = resume_run(root, run_id, model=load_model(root, no_model),
-                             emit=_printer(as_json), auto_approve=yes,
-                             approver=_approver(yes))
-    _report(outcome, as_json)
+                             emit=display, auto_approve=yes, approver=_approver(yes))
+    _report(outcome, as_json, display)
 
 
 COMMANDS: dict[str, Callable[..., None]] = {

@@ -178,9 +178,7 @@ def pack_command(
         index, _ = _open(path, as_json)
         options = PackOptions(budget=budget, query=query, focus=tuple(focus or ()))
         with progress_bar("packing", as_json) as progress:
-            progress(0, 1)
-            pack = pack_repository(index, options)
-            progress(1, 1)
+            pack = pack_repository(index, options, progress)
         if out is not None:
             write_pack(pack, out, manifest)
         elif manifest is not None:

@@ -4,7 +4,8 @@ The graph does the work — index, rank, pack, one streamed model call, citation
 against the files, the ranked spans when there is no model (`agents.graphs.ask`). This
 module routes the question (to show the path taken), runs the graph in a thread with
 the conversation so far, and translates its typed events as they come: steps into
-stages, the pack's manifest into `ContextReady`, streamed pieces into `AnswerText` and
+stages, the progress of indexing, packing and prefill into measured stages, the pack's
+manifest into `ContextReady`, streamed pieces into `AnswerText` and
 `ReasoningText`, the result into an `Answer` whose valid citations link to the code.
 Cancelling is the graph's too: its run stops between two streamed pieces, interrupted.
 """
@@ -21,6 +22,7 @@ from agents.events import (
     ContextPacked,
     EventQueue,
     PackManifest,
+    Progress,
     ReasoningDelta,
     StepStarted,
     TokensUsed,
@@ -83,6 +85,8 @@ def ask(service: FathomService, question: str, earlier: Sequence[Answer],
         for event in stream:
             if isinstance(event, StepStarted) and event.step in STAGES:
                 yield Stage(STAGES[event.step])
+            elif isinstance(event, Progress):
+                yield Stage(event.task, event.done, event.total)
             elif isinstance(event, ContextPacked):
                 yield ContextReady(context_manifest(event.manifest, info))
             elif isinstance(event, AnswerDelta | ReasoningDelta):

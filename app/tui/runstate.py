@@ -174,7 +174,7 @@ class RunLog:
 def ask_entry(event: AskEvent) -> TimelineEntry | None:
     """The timeline entry an event makes (None for streamed text), `at` left at 0."""
     if isinstance(event, Stage):
-        if event.total is not None and event.done is not None and event.done < event.total:
+        if event.total is not None:
             return None  # progress ticks would flood the timeline; the status bar shows them
         return TimelineEntry(0.0, event.name)
     if isinstance(event, IndexSummary):

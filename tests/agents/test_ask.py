@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agents.backends.embedded import EmbeddedBackend
+import tokenizers
+import torch
+from tokenizers import AddedToken, decoders, models, pre_tokenizers
+
+from agents.backends.embedded import EmbeddedBackend, LoadedModel
 from agents.backends.scripted import ScriptedBackend, Transcript
 from agents.citations import Citation
-from agents.events import EventLog
+from agents.events import EVENT_ADAPTER, EventLog, Progress
 from agents.graphs.ask import AskResult, recent_turns
+from agents.graphs.base import RunContext
 from agents.graphs.context import build_context
 from agents.graphs.runner import resume_run, start_run
+from model_runtime.chat import ChatMLFormat
+from model_runtime.config import LlamaConfig
+from model_runtime.models.llama import LlamaForCausalLM
+from model_runtime.tokenizer import Tokenizer
 from tests.conftest import FIXTURES
 
 TRANSCRIPTS = FIXTURES / "transcripts"
@@ -138,3 +147,56 @@ def test_context_packs_the_whole_repository_when_it_fits(shop_repo: Path) -> Non
     spans_only = build_context(shop_repo, "apply_discount", 131_072, 400, with_pack=False)
     assert spans_only.pack == "" and not spans_only.manifest.included
     assert spans_only.manifest.reason == "no model will read it"
+
+
+class _TinyEmbedded(EmbeddedBackend):
+    """The embedded backend over a tiny random llama and a byte-level tokenizer."""
+
+    def _load(self) -> LoadedModel:
+        torch.manual_seed(0)
+        config = LlamaConfig(vocab_size=257, hidden_size=32, intermediate_size=64,
+                             num_layers=1, num_heads=2, num_kv_heads=1, head_dim=16,
+                             max_position_embeddings=16_384)
+        alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
+        backend = tokenizers.Tokenizer(models.BPE(vocab={c: i for i, c in enumerate(alphabet)},
+                                                  merges=[]))
+        backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        backend.decoder = decoders.ByteLevel()
+        backend.add_special_tokens([AddedToken("<|eos|>", special=True)])
+        tokenizer = Tokenizer(backend, bos_token=None, eos_token="<|eos|>")
+        return LoadedModel(LlamaForCausalLM(config).eval(), tokenizer, ChatMLFormat(), 16_384)
+
+
+def test_indexing_packing_and_prefill_progress_become_run_events(shop_repo: Path) -> None:
+    log = EventLog()
+    model = _TinyEmbedded(max_new_tokens=3, prefill_chunk=256)
+    outcome = start_run("ask", shop_repo, ask(shop_repo, "what does checkout do?",
+                                              context_tokens=1500), model=model, emit=log)
+    assert outcome.status == "done" and AskResult.from_state(outcome.state).error is None
+    progress = [e for e in log.events if isinstance(e, Progress)]
+    assert {(e.step, e.task) for e in progress} == {
+        ("retrieve", "indexing"), ("retrieve", "packing"), ("answer", "prefill")}
+    for task in ("indexing", "packing", "prefill"):
+        done = [e.done for e in progress if e.task == task]
+        totals = {e.total for e in progress if e.task == task}
+        assert len(totals) == 1 and done[-1] == totals.pop(), task
+        assert all(a < b for a, b in zip(done, done[1:], strict=False)), task
+    prompt = log.of("tokens")[0].prompt_tokens
+    prefill = [e.done for e in progress if e.task == "prefill"]
+    assert prompt > 1024 and prefill == [*range(256, prompt, 256), prompt]
+    assert [e.done for e in progress if e.task == "packing"][0] == 0
+    kinds = [e.kind for e in log.events]  # prefill is reported before the reply ends
+    assert kinds.index("context") < kinds.index("progress", kinds.index("context")) < \
+        kinds.index("tokens")
+    for event in progress:
+        assert EVENT_ADAPTER.validate_json(event.model_dump_json()) == event
+
+
+def test_progress_events_are_one_per_percent() -> None:
+    log = EventLog()
+    ctx = RunContext("r", None, emit=log)
+    for done in range(10_001):
+        ctx.progress("retrieve", "packing", done, 10_000)
+    ctx.progress("retrieve", "packing", 0, 0)  # a second, empty, task still starts and ends
+    done = [e.done for e in log.of("progress")]
+    assert done == [*range(0, 10_001, 100), 0]

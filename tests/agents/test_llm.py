@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import json
 import os
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
-import uvicorn
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
 
 from agents.backends.embedded import EmbeddedBackend
@@ -43,6 +40,7 @@ from model_runtime.config import parse_config
 from model_runtime.models.deepseek_v4 import DeepseekV4ForCausalLM
 from model_runtime.tokenizer import V4_BOS, V4_EOS
 from tests.model_runtime.v4_checkpoints import save_reference_checkpoint
+from tests.openai_server import WireCall, WireReply, respond, serve
 
 
 @pytest.fixture(autouse=True)
@@ -163,61 +161,16 @@ def test_settings_defaults_and_errors(tmp_path: Path, monkeypatch: pytest.Monkey
 # -- OpenAI-compatible endpoint over real HTTP -------------------------------------------
 
 
-def _reply_for(body: dict[str, Any]) -> dict[str, Any]:
+def _reply_for(body: dict[str, Any]) -> WireReply:
     """What the fake server answers: decided by the last user message."""
     last_user = [m for m in body["messages"] if m["role"] == "user"][-1]["content"]
     if "tool" in last_user:
-        return {"reasoning_content": "The user wants a file; read it.", "content": "",
-                "tool_calls": [{"id": "call_a", "name": "read_file",
-                                "arguments": '{"path": "shop/pricing.py"}'}],
-                "finish_reason": "tool_calls"}
+        return WireReply(reasoning="The user wants a file; read it.",
+                         tool_calls=(WireCall("call_a", "read_file",
+                                              '{"path": "shop/pricing.py"}'),))
     if "broken" in last_user:
-        return {"content": "", "tool_calls": [{"id": "call_b", "name": "read_file",
-                                               "arguments": '{"path": '}],
-                "finish_reason": "tool_calls"}
-    return {"content": "Hello from 127.0.0.1, friend.", "finish_reason": "stop"}
-
-
-def _completion(body: dict[str, Any], reply: dict[str, Any]) -> dict[str, Any]:
-    message: dict[str, Any] = {"role": "assistant", "content": reply["content"] or None}
-    if "reasoning_content" in reply:
-        message["reasoning_content"] = reply["reasoning_content"]
-    if reply.get("tool_calls"):
-        message["tool_calls"] = [{"id": c["id"], "type": "function",
-                                  "function": {"name": c["name"], "arguments": c["arguments"]}}
-                                 for c in reply["tool_calls"]]
-    return {"id": "cmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
-            "choices": [{"index": 0, "message": message,
-                         "finish_reason": reply["finish_reason"]}],
-            "usage": {"prompt_tokens": 42, "completion_tokens": 7, "total_tokens": 49}}
-
-
-def _chunks(body: dict[str, Any], reply: dict[str, Any]) -> Iterator[str]:
-    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
-        data = {"id": "cmpl-1", "object": "chat.completion.chunk", "created": 0,
-                "model": body["model"],
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
-        return f"data: {json.dumps(data)}\n\n"
-
-    yield chunk({"role": "assistant", "content": ""})
-    if "reasoning_content" in reply:
-        for word in reply["reasoning_content"].split(" "):
-            yield chunk({"reasoning_content": word + " "})
-    for word in reply["content"].split(" ") if reply["content"] else []:
-        yield chunk({"content": word + " "})
-    for index, call in enumerate(reply.get("tool_calls", [])):
-        args = call["arguments"]
-        yield chunk({"tool_calls": [{"index": index, "id": call["id"], "type": "function",
-                                     "function": {"name": call["name"], "arguments": ""}}]})
-        for cut in range(0, len(args), 5):  # arguments arrive in fragments
-            yield chunk({"tool_calls": [{"index": index,
-                                         "function": {"arguments": args[cut:cut + 5]}}]})
-    yield chunk({}, reply["finish_reason"])
-    usage = {"prompt_tokens": 42, "completion_tokens": 7, "total_tokens": 49}
-    yield ("data: " + json.dumps({"id": "cmpl-1", "object": "chat.completion.chunk",
-                                  "created": 0, "model": body["model"], "choices": [],
-                                  "usage": usage}) + "\n\n")
-    yield "data: [DONE]\n\n"
+        return WireReply(tool_calls=(WireCall("call_b", "read_file", '{"path": '),))
+    return WireReply(content="Hello from 127.0.0.1, friend.")
 
 
 def _app(requests: list[dict[str, Any]]) -> FastAPI:
@@ -229,10 +182,7 @@ def _app(requests: list[dict[str, Any]]) -> FastAPI:
         requests.append(body)
         if body["model"] == "down":
             return JSONResponse({"error": {"message": "model overloaded"}}, status_code=503)
-        reply = _reply_for(body)
-        if body.get("stream"):
-            return StreamingResponse(_chunks(body, reply), media_type="text/event-stream")
-        return _completion(body, reply)
+        return respond(body, _reply_for(body))
 
     return app
 
@@ -241,18 +191,8 @@ def _app(requests: list[dict[str, Any]]) -> FastAPI:
 def endpoint() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     """A real HTTP server on 127.0.0.1 (uvicorn in a thread), and the requests it saw."""
     requests: list[dict[str, Any]] = []
-    server = uvicorn.Server(uvicorn.Config(_app(requests), host="127.0.0.1", port=0,
-                                           log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "test server did not start"
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}/v1", requests
-    server.should_exit = True
-    thread.join(10)
+    with serve(_app(requests)) as url:
+        yield url, requests
 
 
 def test_openai_plain_completion(endpoint: tuple[str, list[dict[str, Any]]]) -> None:

@@ -14,7 +14,14 @@ from torch import Tensor
 
 from model_runtime import load_model
 from model_runtime.config import CSA, HCA, SLIDING, LlamaConfig, parse_config
-from model_runtime.generate import TokenEvent, generate, generate_text
+from model_runtime.generate import (
+    PREFILL_CHUNK,
+    PrefillEvent,
+    TokenEvent,
+    generate,
+    generate_events,
+    generate_text,
+)
 from model_runtime.models.deepseek_v4 import DeepseekV4ForCausalLM
 from model_runtime.models.llama import KVCache, LlamaForCausalLM
 from model_runtime.sampling import SamplingParams, sample, top_p_filter
@@ -169,6 +176,54 @@ def test_generate_text_and_argument_checks(model: LlamaForCausalLM,
         next(generate(model, tokenizer, PROMPT, 4, stop=[""]))
     with pytest.raises(ValueError, match="top_p"):
         next(generate(model, tokenizer, PROMPT, 4, top_p=0.0))
+
+
+class _Recording:
+    """Wraps a model and keeps the logits of every forward call."""
+
+    def __init__(self, inner: LlamaForCausalLM) -> None:
+        self.inner = inner
+        self.logits: list[Tensor] = []
+
+    def forward(self, input_ids: Tensor, positions: Tensor | None = None,
+                cache: KVCache | None = None, num_logits: int | None = None) -> Tensor:
+        logits = self.inner.forward(input_ids, positions, cache, num_logits)
+        self.logits.append(logits.clone())
+        return logits
+
+    def new_cache(self, batch_size: int, max_len: int) -> KVCache:
+        return self.inner.new_cache(batch_size, max_len)
+
+    def parameters(self) -> Iterator[torch.nn.Parameter]:
+        return self.inner.parameters()
+
+
+def test_prefill_progress_is_reported_per_chunk_and_changes_nothing(
+        model: LlamaForCausalLM, tokenizer: Tokenizer) -> None:
+    prompt = [(7 * i + 3) % 256 for i in range(PREFILL_CHUNK * 2 + 100)]
+    whole, chunked = _Recording(model), _Recording(model)
+    expected = [e.token_id for e in generate(whole, tokenizer, prompt, 6)]
+    reports: list[tuple[int, int]] = []
+    got = [e.token_id for e in generate(chunked, tokenizer, prompt, 6,
+                                        on_prefill=lambda d, t: reports.append((d, t)))]
+    n = len(prompt)
+    assert reports == [(PREFILL_CHUNK, n), (2 * PREFILL_CHUNK, n), (n, n)]  # implied chunks
+    assert got == expected
+    assert len(chunked.logits) == len(whole.logits) + 2
+    # The logits after the last chunk are those of the whole prompt at once.
+    assert torch.allclose(chunked.logits[2], whole.logits[0], atol=1e-5)
+    steps = zip(chunked.logits[3:], whole.logits[1:], strict=True)
+    assert all(torch.allclose(a, b, atol=1e-5) for a, b in steps)
+    # An explicit chunk size is kept; the stream itself only ever holds tokens.
+    reports.clear()
+    events = list(generate(model, tokenizer, PROMPT, 3, prefill_chunk=4,
+                           on_prefill=lambda d, t: reports.append((d, t))))
+    assert reports == [(4, 6), (6, 6)] and all(isinstance(e, TokenEvent) for e in events)
+    # `generate_events` puts the same progress in the stream, before the first token.
+    kinds = [type(e) for e in generate_events(model, tokenizer, PROMPT, 2, prefill_chunk=4)]
+    assert kinds == [PrefillEvent, PrefillEvent, TokenEvent, TokenEvent]
+    with pytest.raises(ValueError, match="prefill_chunk"):
+        next(generate(model, tokenizer, PROMPT, 4, prefill_chunk=0, on_prefill=print))
 
 
 def test_top_p_filter_keeps_the_nucleus() -> None:

@@ -11,23 +11,18 @@ Secrets are never packed; the manifest says, per file, what was included and why
 
 from __future__ import annotations
 
-import html
 import json
 import os
 import sqlite3
 import tempfile
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
 from tools.git import GitError, recently_changed, repo_root
-from tools.repo.extract import git_blob_sha
-from tools.repo.files import decode_text
-from tools.repo.index import RepoIndex
+from tools.repo.index import ProgressFn, RepoIndex
 from tools.repo.rank import RankQuery, rank
 from tools.repo.repomap import INDENT
-from tools.repo.store import connect, db_path
-from tools.repo.tokens import SegmentCounter
+from tools.repo.segments import CachedCounter, PackFile, Segments
 
 MANIFEST_VERSION = 1
 RECENT_COMMITS = 10
@@ -106,31 +101,26 @@ class Pack:
         }
 
 
-@dataclass(slots=True)
-class _File:
-    """An indexed file as the packer sees it."""
+def pack_repository(index: RepoIndex, options: PackOptions = PackOptions(),
+                    progress: ProgressFn | None = None) -> Pack:
+    """Pack the (already updated) index's repository within ``options.budget`` tokens.
 
-    path: str
-    sha: str | None
-    reason: str | None                      # why it can never be packed, if so
-    section: str = "ranked"
-    signature_lines: list[str] = field(default_factory=list)
-    mode: str = "omitted"
-
-
-def pack_repository(index: RepoIndex, options: PackOptions = PackOptions()) -> Pack:
-    """Pack the (already updated) index's repository within ``options.budget`` tokens."""
+    ``progress(done, total)`` hears how many of the ``total`` packable files have been
+    counted and decided: ``(0, total)`` first, then growing, ``(total, total)`` last.
+    """
     conn = index.connect()
     try:
         files = _load_files(conn)
+        tracker = _Progress(progress, sum(f.reason is None for f in files.values()))
         recent = _recent(index.root, options.recent_commits, files)
         order = _layout(conn, files, recent)
         priority = _priority(conn, files, recent, options)
-        counter = _CachedCounter(index.root, conn)
-        segments = _Segments(index.root, files, counter)
-        _choose_modes(files, order, priority, segments, options.budget)
+        counter = CachedCounter(index.root, conn)
+        segments = Segments(index.root, files, counter)
+        _choose_modes(files, order, priority, segments, options.budget, tracker)
         text, total = segments.assemble(order)
         counter.save()
+        tracker.reach(tracker.total)
     finally:
         conn.close()
     entries = [
@@ -162,19 +152,19 @@ def _atomic_write(path: Path, text: str) -> None:
         raise
 
 
-def _load_files(conn: sqlite3.Connection) -> dict[str, _File]:
+def _load_files(conn: sqlite3.Connection) -> dict[str, PackFile]:
     """Every file the index knows, with the reason it can never be packed, if any."""
-    files: dict[str, _File] = {}
+    files: dict[str, PackFile] = {}
     for path, sha, skip, secret in conn.execute(
         "SELECT f.path, b.sha, f.skip_reason, b.secret FROM files f "
         "LEFT JOIN blobs b ON b.id = f.blob_id ORDER BY f.path"
     ):
         reason = skip or secret
-        files[path] = _File(path, sha, reason, "skipped" if reason else "ranked")
+        files[path] = PackFile(path, sha, reason, "skipped" if reason else "ranked")
     return files
 
 
-def _recent(root: Path, commits: int, files: dict[str, _File]) -> list[str]:
+def _recent(root: Path, commits: int, files: dict[str, PackFile]) -> list[str]:
     """Packable files changed recently, least recent first (the most recent goes last)."""
     try:
         top = repo_root(root)
@@ -206,7 +196,9 @@ def _doc_order(path: str) -> tuple[bool, bool, int, str]:
     return (not name.startswith("README"), not plain_readme, path.count("/"), path)
 
 
-def _layout(conn: sqlite3.Connection, files: dict[str, _File], recent: list[str]) -> list[str]:
+def _layout(
+    conn: sqlite3.Connection, files: dict[str, PackFile], recent: list[str]
+) -> list[str]:
     """The stable order of packable files: docs/config, ranked, recent."""
     recent_set = set(recent)
     packable = [p for p, f in files.items() if f.reason is None and p not in recent_set]
@@ -225,7 +217,7 @@ def _layout(conn: sqlite3.Connection, files: dict[str, _File], recent: list[str]
 
 
 def _priority(
-    conn: sqlite3.Connection, files: dict[str, _File], recent: list[str], options: PackOptions
+    conn: sqlite3.Connection, files: dict[str, PackFile], recent: list[str], options: PackOptions
 ) -> list[str]:
     """Who gets the budget first: focus, what the query names, recent work, top docs, rank."""
     ranking = rank(conn, RankQuery(options.query, options.focus))
@@ -236,7 +228,7 @@ def _priority(
     return [p for p in dict.fromkeys(first + rest) if files[p].reason is None]
 
 
-def _attach_signatures(conn: sqlite3.Connection, files: dict[str, _File]) -> None:
+def _attach_signatures(conn: sqlite3.Connection, files: dict[str, PackFile]) -> None:
     """Give every file its outline as map lines (for signatures mode).
 
     The outline is the file's API: top-level definitions and their members, without
@@ -256,150 +248,13 @@ def _attach_signatures(conn: sqlite3.Connection, files: dict[str, _File]) -> Non
             f.signature_lines = by_sha.get(f.sha, [])
 
 
-class _CachedCounter(SegmentCounter):
-    """Segment counts remembered in the index database across runs."""
-
-    def __init__(self, root: Path, conn: sqlite3.Connection) -> None:
-        super().__init__()
-        self._root = root
-        self._conn = conn
-        self._stored: dict[str, int] = {}
-        self._new: dict[str, int] = {}
-
-    def stored(self, key: str) -> int | None:
-        """A count saved by an earlier pack, by key."""
-        if key not in self._stored:
-            row = self._conn.execute(
-                "SELECT tokens FROM token_counts WHERE key = ?", (key,)
-            ).fetchone()
-            self._stored[key] = row[0] if row else -1
-        value = self._stored[key]
-        return None if value < 0 else value
-
-    def remember(self, key: str, tokens: int) -> None:
-        """Keep a new count to save at the end of the pack."""
-        self._stored[key] = tokens
-        self._new[key] = tokens
-
-    def save(self) -> None:
-        """Store the new counts (best effort: a busy database only loses the cache)."""
-        if not self._new:
-            return
-        try:
-            writer = connect(db_path(self._root))
-            with writer:
-                writer.executemany(
-                    "INSERT OR REPLACE INTO token_counts VALUES (?, ?)", self._new.items()
-                )
-            writer.close()
-        except sqlite3.OperationalError:
-            return
-
-
-class _Segments:
-    """The text segments of each file in each mode, and their exact token counts."""
-
-    def __init__(self, root: Path, files: dict[str, _File], counter: _CachedCounter) -> None:
-        self.root = root
-        self.files = files
-        self.counter = counter
-        self.full_tokens: dict[str, int] = {}
-        self.changed: dict[str, str] = {}  # path → why its content could not be packed
-
-    def preamble(self) -> str:
-        """The first segment: which repository this is."""
-        return f'<repository name="{html.escape(self.root.name)}">\n'
-
-    def omitted_line(self, f: _File) -> str:
-        """The line listing an omitted file."""
-        return f"- {f.path}: {self.reason_of(f) or 'budget'}\n"
-
-    def signatures(self, f: _File) -> str:
-        """The file shown by its definitions' signatures."""
-        head = f'<file path="{html.escape(f.path)}" mode="signatures">\n'
-        return head + "".join(f.signature_lines) + "</file>\n"
-
-    def full(self, f: _File) -> str | None:
-        """The whole file, or None if it changed since it was indexed."""
-        try:
-            data = (self.root / f.path).read_bytes()
-        except OSError as error:
-            self.changed[f.path] = f"unreadable: {error.strerror or error}"
-            return None
-        if git_blob_sha(data) != f.sha:
-            self.changed[f.path] = "changed since indexing; run `fathom index`"
-            return None
-        text, _ = decode_text(data)
-        if text and not text.endswith("\n"):
-            text += "\n"
-        return f'<file path="{html.escape(f.path)}">\n{text}</file>\n'
-
-    def count_full(self, batch: Iterable[_File]) -> None:
-        """Exact counts of the full segments of ``batch`` (cached, tokenized in parallel)."""
-        todo: dict[str, str] = {}
-        for f in batch:
-            key = f"{f.sha}:full:{f.path}"
-            stored = self.counter.stored(key)
-            if stored is not None:
-                self.full_tokens[f.path] = stored
-            elif f.path not in self.full_tokens and f.path not in self.changed:
-                segment = self.full(f)
-                if segment is not None:
-                    todo[f.path] = segment
-        self.counter.prime(todo.values())
-        for path, segment in todo.items():
-            f = self.files[path]
-            tokens = self.counter.of(segment)
-            self.full_tokens[path] = tokens
-            self.counter.remember(f"{f.sha}:full:{path}", tokens)
-
-    def tokens_of(self, f: _File) -> int:
-        """Tokens the file takes in the pack in its chosen mode."""
-        if f.mode == "full":
-            return self.full_tokens[f.path]
-        if f.mode == "signatures":
-            return self.counter.of(self.signatures(f))
-        return self.counter.of(self.omitted_line(f))
-
-    def reason_of(self, f: _File) -> str | None:
-        """Why the file is not shown whole (None when it is)."""
-        if f.mode == "full":
-            return None
-        if f.reason:
-            return f.reason
-        if f.path in self.changed:
-            return self.changed[f.path]
-        return "budget: signatures only" if f.mode == "signatures" else "budget"
-
-    def assemble(self, order: list[str]) -> tuple[str, int]:
-        """The packed text and its exact token count (the sum of its segments' counts)."""
-        parts = [self.preamble()]
-        total = self.counter.of(parts[0])
-        omitted = []
-        for path in order + sorted(p for p in self.files if p not in set(order)):
-            f = self.files[path]
-            segment = self.full(f) if f.mode == "full" else None
-            if f.mode == "full" and segment is None:
-                f.mode = "omitted"  # changed on disk while packing
-            if segment is not None:
-                parts.append(segment)
-            elif f.mode == "signatures":
-                parts.append(self.signatures(f))
-            else:
-                omitted.append(self.omitted_line(f))
-            if f.mode != "omitted":
-                total += self.tokens_of(f)
-        parts += ["<omitted>\n", *omitted, "</omitted>\n"]
-        total += self.counter.count(["<omitted>\n", *omitted, "</omitted>\n"])
-        return "".join(parts), total
-
-
 def _choose_modes(
-    files: dict[str, _File],
+    files: dict[str, PackFile],
     order: list[str],
     priority: list[str],
-    segments: _Segments,
+    segments: Segments,
     budget: int,
+    progress: _Progress,
 ) -> None:
     """Decide each file's mode, by priority, so the total stays within ``budget``.
 
@@ -417,14 +272,16 @@ def _choose_modes(
             f"({used} tokens): raise --budget"
         )
     ordered = [files[p] for p in priority]
-    used = _upgrade_full(ordered, segments, used, int(budget * (1 - SKELETON_SHARE)))
+    used = _upgrade_full(ordered, segments, used, int(budget * (1 - SKELETON_SHARE)),
+                         progress)
     used = _upgrade_signatures(ordered, segments, used, budget)
-    used = _upgrade_full(ordered, segments, used, budget)
+    used = _upgrade_full(ordered, segments, used, budget, progress)
     _upgrade_signatures(ordered, segments, used, budget)
 
 
-def _upgrade_full(ordered: list[_File], segments: _Segments, used: int, limit: int) -> int:
-    """Show files whole, in order, while the total stays ≤ limit."""
+def _upgrade_full(ordered: list[PackFile], segments: Segments, used: int, limit: int,
+                  progress: _Progress) -> int:
+    """Show files whole, in order, while the total stays ≤ limit (reporting each batch)."""
     for start in range(0, len(ordered), COUNT_BATCH):
         batch = [f for f in ordered[start : start + COUNT_BATCH] if f.mode != "full"]
         segments.count_full([f for f in batch if _may_fit(segments, f, limit - used)])
@@ -434,12 +291,14 @@ def _upgrade_full(ordered: list[_File], segments: _Segments, used: int, limit: i
             if full_cost is not None and used - current + full_cost <= limit:
                 f.mode = "full"
                 used += full_cost - current
+        progress.reach(start + COUNT_BATCH)
         if limit - used <= 0:
             break
     return used
 
 
-def _upgrade_signatures(ordered: list[_File], segments: _Segments, used: int, limit: int) -> int:
+def _upgrade_signatures(ordered: list[PackFile], segments: Segments, used: int,
+                        limit: int) -> int:
     """Show listed files by their signatures, in order, while the total stays ≤ limit."""
     for f in ordered:
         if f.mode != "omitted" or not f.signature_lines:
@@ -451,10 +310,33 @@ def _upgrade_signatures(ordered: list[_File], segments: _Segments, used: int, li
     return used
 
 
-def _may_fit(segments: _Segments, f: _File, left: int) -> bool:
+def _may_fit(segments: Segments, f: PackFile, left: int) -> bool:
     """Whether the file's size leaves any chance its full text fits in ``left`` tokens."""
     try:
         size = (segments.root / f.path).stat().st_size
     except OSError:
         return False
     return size <= left * BYTES_PER_TOKEN_FLOOR
+
+
+class _Progress:
+    """Files counted and decided so far, reported to the caller only when the count grows.
+
+    The passes over the files overlap (a later pass revisits the first files), so the
+    count is the furthest any pass has got: it never goes back.
+    """
+
+    def __init__(self, report: ProgressFn | None, total: int) -> None:
+        """Report ``(0, total)`` at once."""
+        self._report = report
+        self.total = total
+        self.done = 0
+        if report is not None:
+            report(0, total)
+
+    def reach(self, done: int) -> None:
+        """The first ``done`` files (at most all of them) are decided."""
+        done = min(done, self.total)
+        if self._report is not None and done > self.done:
+            self.done = done
+            self._report(done, self.total)

@@ -18,8 +18,9 @@ from app.tui.screens.base import FathomScreen
 from app.tui.screens.new_run import NewRun, NewRunScreen
 from app.tui.widgets.diff_view import DiffView
 
-HELP = ("Diff: [b]space[/] accepts/rejects a hunk, [b]f[/] a file; then [b]y[/] applies the "
-        "accepted hunks, [b]k[/] keeps them on the run's branch only.")
+HELP = ("Diff: [b]space[/] accepts/rejects a hunk, [b]f[/] a file, [b]s[/] shows it side by "
+        "side; then [b]y[/] applies the accepted hunks, [b]k[/] keeps them on the run's "
+        "branch only.")
 STATUS = {"awaiting_approval": "awaiting"}
 RESUMABLE = ("awaiting_approval", "interrupted", "running")
 Reporter = Callable[[RunProgress], None]
@@ -38,6 +39,8 @@ class RunsScreen(FathomScreen):
         Binding("y", "decide(True)", "Apply", tooltip="Apply the accepted hunks to your branch"),
         Binding("k", "decide(False)", "Keep on branch",
                 tooltip="Keep the accepted hunks on the run's branch, apply nothing"),
+        Binding("s", "toggle_side_by_side", "Side by side",
+                tooltip="Show the diff side by side (old | new) or unified"),
     ]
 
     def __init__(self) -> None:
@@ -172,6 +175,11 @@ class RunsScreen(FathomScreen):
             return
         self._busy = True
         self._continue(run.id, Decision(apply, self.query_one(DiffView).accepted()))
+
+    def action_toggle_side_by_side(self) -> None:
+        """Switch the diff between unified and side by side."""
+        diff = self.query_one(DiffView)
+        diff.side_by_side = not diff.side_by_side
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         """The approval bar's buttons."""

@@ -1,4 +1,5 @@
-"""The status bar: model and backend, tokens/s, context used, index freshness, progress."""
+"""The status bar: model and backend, tokens/s, context used, index freshness, and the
+progress of the running stage (measured for indexing, packing and prefill)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import TYPE_CHECKING, cast
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label, ProgressBar
+
+from app.tui.state import Stage
 
 if TYPE_CHECKING:
     from app.tui.app import FathomApp
@@ -23,6 +26,13 @@ def age(seconds: float) -> str:
     if seconds < 3600:
         return f"{int(seconds // 60)} min ago"
     return f"{int(seconds // 3600)} h ago"
+
+
+def stage_text(stage: Stage) -> str:
+    """`prefill`, or with a measure `prefill 1,024/4,096`."""
+    if stage.total is None:
+        return stage.name
+    return f"{stage.name} {stage.done or 0:,}/{stage.total:,}"
 
 
 class StatusBar(Horizontal):
@@ -61,9 +71,8 @@ class StatusBar(Horizontal):
                          f"{age(time.monotonic() - app.indexed_at)}")
         self.query_one("#status-text", Label).update(" │ ".join(parts))
         stage = app.stage
-        busy = stage is not None
-        self.query_one("#status-stage", Label).update(stage.name if stage else "")
+        self.query_one("#status-stage", Label).update(stage_text(stage) if stage else "")
         bar = self.query_one("#status-progress", ProgressBar)
-        bar.display = busy
+        bar.display = stage is not None
         if stage is not None:
             bar.update(total=stage.total, progress=stage.done or 0)

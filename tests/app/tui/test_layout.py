@@ -51,6 +51,7 @@ async def test_help_lists_the_keys(make_app: Callable[..., FathomApp]) -> None:
         rows = [tuple(str(c) for c in table.get_row_at(i)) for i in range(table.row_count)]
         assert ("everywhere", "^f", "Jump to a symbol (fuzzy)") in rows
         assert ("ask", "esc", "Stop the answer being written") in rows
+        assert ("runs", "s", "Show the diff side by side (old | new) or unified") in rows
         assert any(where == "code viewer" for where, _, _ in rows)
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)

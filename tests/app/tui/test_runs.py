@@ -128,3 +128,38 @@ async def test_a_waiting_run_resumes_in_a_new_session(calc: Path) -> None:
     assert repo.head.commit.hexsha == before
     changed = repo.git.diff(f"fathom/{run_id}^", f"fathom/{run_id}", "--name-only").split()
     assert changed == ["calc/stats.py", "calc/text.py"]
+
+
+async def test_side_by_side_diff_keeps_per_hunk_decisions(calc: Path) -> None:
+    async with _app(calc).run_test(size=(200, 40)) as pilot:
+        screen = await _start_fix(pilot)
+        run = screen.selected
+        assert run is not None and run.status == "awaiting_approval"
+        diff = screen.query_one(DiffView)
+        hunks = list(screen.query(HunkView))
+        assert not diff.side_by_side
+        await pilot.press("s")
+        await pilot.pause()
+        assert diff.side_by_side and all(h.side_by_side for h in hunks)
+        # The old line and the line it became share a row, each with its line number.
+        rows = [strip.text for strip in hunks[0].render_lines(hunks[0].region.reset_offset)]
+        changed = next(r for r in rows if "(len(values) + 1)" in r)
+        old, new = changed.split(" │ ")
+        assert old.split() == ["8", "-", "return", "sum(values)", "/", "(len(values)", "+", "1)"]
+        assert new.split() == ["8", "+", "return", "sum(values)", "/", "len(values)"]
+        assert len({r.index(" │ ") for r in rows[1:]}) == 1  # long lines wrap on their side
+
+        await pilot.click(hunks[1])  # reject the docstring change, side by side
+        assert diff.accepted() == {("calc/stats.py", 0)}
+        await pilot.press("s")  # back to unified: the decision stays
+        await pilot.pause()
+        assert not diff.side_by_side and not hunks[1].side_by_side
+        assert diff.accepted() == {("calc/stats.py", 0)}
+        await pilot.press("s")
+        await pilot.press("y")
+        await settle(pilot)
+        assert run.status == "done"
+        repo = git.Repo(calc)
+        kept = repo.git.diff(f"fathom/{run.id}^", f"fathom/{run.id}", "--name-only").split()
+        assert kept == ["calc/stats.py"]
+

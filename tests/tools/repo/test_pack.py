@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import init_repo
+from tools.repo import pack as pack_module
 from tools.repo.index import RepoIndex
 from tools.repo.pack import PackOptions, pack_repository, write_pack
 from tools.repo.tokens import count_tokens
@@ -131,3 +132,24 @@ def test_manifest_and_atomic_write(big_repo: Path, tmp_path: Path) -> None:
 def test_budget_too_small_to_list_the_files(big_repo: Path) -> None:
     with pytest.raises(ValueError, match="raise --budget"):
         _pack(big_repo, budget=50)
+
+
+@pytest.mark.parametrize("budget", [1200, 100_000])
+def test_progress_grows_to_the_packable_files_and_changes_nothing(
+    big_repo: Path, budget: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pack_module, "COUNT_BATCH", 8)  # several batches of 62 files
+    index = RepoIndex(big_repo)
+    index.update()
+    quiet = pack_repository(index, PackOptions(budget=budget))
+    reports: list[tuple[int, int]] = []
+    pack = pack_repository(index, PackOptions(budget=budget),
+                           progress=lambda done, total: reports.append((done, total)))
+    assert pack.text == quiet.text and pack.manifest() == quiet.manifest()
+    packable = sum(e.section != "skipped" for e in pack.entries)
+    assert {total for _, total in reports} == {packable}
+    done = [d for d, _ in reports]
+    assert done[0] == 0 and done[-1] == packable
+    assert all(a < b for a, b in zip(done, done[1:], strict=False))
+    if budget == 100_000:  # every file is counted, batch by batch
+        assert done == [*range(0, packable, 8), packable]
