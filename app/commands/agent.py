@@ -94,6 +94,9 @@ def load_model(repo: Path, no_model: bool) -> ChatModel | None:
     return chat_model_from_config(settings)
 
 
+PROGRESS_UNITS = {"indexing": "bytes", "packing": "files", "prefill": "tokens"}
+
+
 class _Display:
     """The event sink of a command on a terminal: progress lines on stderr, and a reply
     streamed as it comes — its text on stdout, its reasoning dimmed on stderr. Silent
@@ -127,9 +130,23 @@ class _Display:
             self.streamed.append(event.text)
         elif event.kind == "reasoning_delta" and err_console.is_terminal:
             self._piece(err_console, event.text, "dim")
+        elif event.kind == "progress" and err_console.is_terminal:
+            self._progress(event.task, event.done, event.total)
         elif event.kind in self._LINES and err_console.is_terminal:
             self._end_line()
             err_console.print(self._LINES[event.kind](event), highlight=False)
+
+    def _progress(self, task: str, done: int, total: int) -> None:
+        """One line per long task (indexing, packing, prefill), rewritten as it advances."""
+        if self._open is not None and self._open is not err_console:
+            self._end_line()
+        unit = PROGRESS_UNITS.get(task, "")
+        # A carriage return rewrites the line; rich would strip it, so write it directly.
+        err_console.file.write(f"\r  {task} {done:,}/{total:,} {unit}")
+        err_console.file.flush()
+        self._open = err_console
+        if done >= total:
+            self._end_line()
 
     def _piece(self, target: Console, text: str, style: str | None = None) -> None:
         """Write a piece of a reply as it is, continuing the line it belongs to."""

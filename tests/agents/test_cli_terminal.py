@@ -207,3 +207,12 @@ def test_ask_without_a_terminal_prints_the_checked_answer(
     assert "shop/refunds.py:12 [unverified]" in shown  # brackets are text, not markup
     assert ("`apply_discount` (shop/pricing.py:8) looks the code up in `DISCOUNT_CODES` "
             "(shop/pricing.py:5) and takes") in shown  # as written: not wrapped at 80 columns
+
+
+def test_ask_shows_indexing_and_packing_progress_on_a_terminal(
+        shop_repo: Path, screen: Screen, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FATHOM_SCRIPT", str(TRANSCRIPTS / "ask_fabricated.json"))
+    ask(QUESTION, "--repo", str(shop_repo))
+    shown = screen.getvalue()
+    assert "\r  packing 0/9 files\r  packing 9/9 files\n" in shown
+    assert re.search(r"\r  indexing ([\d,]+)/\1 bytes\n", shown)
