@@ -182,3 +182,15 @@ def validate_v4(config: DeepseekV4Config, reader: ConfigReader) -> DeepseekV4Con
         if not ok:
             raise reader.error(key, message)
     return config
+
+
+def read_shared_v4(r: ConfigReader) -> dict[str, int | float]:
+    """The indexer and hyper-connection keys, spelled the same in both V4 spellings."""
+    return {
+        "index_n_heads": r.get("index_n_heads", int, 64),
+        "index_head_dim": r.get("index_head_dim", int, 128),
+        "index_topk": r.get("index_topk", int, 512),
+        "hc_mult": r.get("hc_mult", int, 4),
+        "hc_sinkhorn_iters": r.get("hc_sinkhorn_iters", int, 20),
+        "hc_eps": r.get("hc_eps", float, 1e-6),
+    }

@@ -27,6 +27,7 @@ from model_runtime.config.v4 import (
     DeepseekV4Config,
     QuantizationConfig,
     YarnScaling,
+    read_shared_v4,
     validate_v4,
 )
 
@@ -72,12 +73,7 @@ def read_v4_hf(r: ConfigReader) -> DeepseekV4Config:
         rope_theta=_main_rope_theta(r),
         compress_rope_theta=_compress_rope_theta(r),
         yarn=yarn,
-        index_n_heads=r.get("index_n_heads", int, 64),
-        index_head_dim=r.get("index_head_dim", int, 128),
-        index_topk=r.get("index_topk", int, 512),
-        hc_mult=r.get("hc_mult", int, 4),
-        hc_sinkhorn_iters=r.get("hc_sinkhorn_iters", int, 20),
-        hc_eps=r.get("hc_eps", float, 1e-6),
+        **read_shared_v4(r),
         rms_norm_eps=r.get("rms_norm_eps", float, 1e-6),
         num_mtp_layers=r.get("num_nextn_predict_layers", int, 1),
         mtp_compress_ratios=mtp_ratios,

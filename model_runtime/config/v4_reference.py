@@ -18,6 +18,7 @@ from model_runtime.config.v4 import (
     DeepseekV4Config,
     QuantizationConfig,
     YarnScaling,
+    read_shared_v4,
     validate_v4,
 )
 
@@ -85,12 +86,7 @@ def read_v4_reference(r: ConfigReader) -> DeepseekV4Config:
         rope_theta=r.get("rope_theta", float, 10000.0),
         compress_rope_theta=r.get("compress_rope_theta", float, 40000.0),
         yarn=yarn,
-        index_n_heads=r.get("index_n_heads", int, 64),
-        index_head_dim=r.get("index_head_dim", int, 128),
-        index_topk=r.get("index_topk", int, 512),
-        hc_mult=r.get("hc_mult", int, 4),
-        hc_sinkhorn_iters=r.get("hc_sinkhorn_iters", int, 20),
-        hc_eps=r.get("hc_eps", float, 1e-6),
+        **read_shared_v4(r),
         rms_norm_eps=r.get("norm_eps", float, 1e-6),
         num_mtp_layers=r.get("n_mtp_layers", int, 1),
         mtp_compress_ratios=tuple(ratios[n:]),
