@@ -11,7 +11,6 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 console = Console()
 err_console = Console(stderr=True)
@@ -41,6 +40,8 @@ def progress_bar(label: str, quiet: bool) -> Iterator[Callable[[int, int], None]
     if quiet or not err_console.is_terminal:
         yield lambda done, total: None
         return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
         TimeRemainingColumn(), console=err_console, transient=True,

@@ -11,19 +11,43 @@ Worktrees live in ``tools.git_worktree`` and are re-exported here.
 from __future__ import annotations
 
 import codecs
+import importlib.util
 import os
 import re
 import stat
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from types import ModuleType
 from typing import IO, Literal
 
-import git
-import unidiff
+
+def _lazy(name: str) -> ModuleType:
+    """``name`` imported on first attribute access (stdlib ``importlib.util.LazyLoader``).
+
+    gitpython and unidiff cost ~60 ms of import; ``fathom index``, whose whole run after a
+    one-file edit is ~0.1 s, lists files with plain git (``ls_files``) and never needs them.
+    """
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"no module named {name!r}")
+    loader = importlib.util.LazyLoader(spec.loader)
+    spec.loader = loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    loader.exec_module(module)
+    return module
+
+
+git = _lazy("git")
+unidiff = _lazy("unidiff")
 
 _ENV = {"GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0", "GIT_LITERAL_PATHSPECS": "1"}
 _CONFIG = ("-c", "core.quotepath=false", "-c", "color.ui=never")
@@ -141,9 +165,41 @@ def _root(repo: git.Repo) -> Path:
 
 
 def repo_root(path: str | Path) -> Path:
-    """The absolute, resolved root of the working tree containing ``path``."""
-    with _opened(path) as repo:
-        return _root(repo)
+    """The absolute, resolved root of the working tree containing ``path``.
+
+    Asked of git directly (``rev-parse``), not through gitpython: see ``_plumbing``.
+    """
+    start = Path(path).expanduser().absolute()
+    if not start.exists():
+        raise NotARepositoryError(f"not a git repository: {start} does not exist")
+    if not start.is_dir():
+        start = start.parent
+    inside = _plumbing(start, "rev-parse", "--is-inside-work-tree", "--is-bare-repository",
+                       "--show-toplevel").decode("utf-8", "surrogateescape").splitlines()
+    if inside[:2] != ["true", "false"] or len(inside) < 3:
+        raise GitError(f"no working tree at {start} (a bare repository or inside .git)")
+    return Path(inside[2]).resolve()
+
+
+def _plumbing(cwd: Path, *args: str) -> bytes:
+    """Run ``git args`` in ``cwd`` with a plain subprocess; return raw stdout.
+
+    The file listing of every index update goes this way so that a command that only
+    updates the index starts without importing gitpython.
+    """
+    try:
+        done = subprocess.run(["git", *_CONFIG, *args], cwd=cwd, capture_output=True,
+                              env={**os.environ, **_ENV}, check=False)
+    except FileNotFoundError as e:
+        raise GitError("the git executable was not found on PATH") from e
+    if done.returncode == 0:
+        return done.stdout
+    stderr = done.stderr.decode("utf-8", "replace").strip()
+    if "not a git repository" in stderr:
+        raise NotARepositoryError(f"not a git repository (or any parent): {cwd}")
+    if "must be run in a work tree" in stderr:
+        raise GitError(f"bare repository has no working tree: {cwd}")
+    raise GitError(f"git {args[0]} failed in {cwd}: {stderr or 'no message'}")
 
 
 def _git(repo: git.Repo, *args: str, ok: Sequence[int] = (0,), env: dict[str, str] = _ENV,
@@ -501,17 +557,18 @@ def ls_files(path: str | Path) -> list[str]:
     """Tracked plus untracked-but-not-ignored files, sorted, without files deleted from the
     working tree; conflicted files appear once; nested repositories and submodules (which
     git lists as directories) are left out."""
-    with _opened(path) as repo:
-        root = _root(repo)
-        listed = _git(repo, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
-        deleted = set(_split_z(_git(repo, "ls-files", "-z", "--deleted")))
-    files = set(_split_z(listed)) - deleted
-    return sorted(p for p in files if not p.endswith("/") and not _is_dir(root / p))
+    root = repo_root(path)
+    listed = _plumbing(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    top = str(root)
+    return sorted(p for p in set(_split_z(listed))
+                  if not p.endswith("/") and _is_entry(os.path.join(top, p)))
 
 
-def _is_dir(p: Path) -> bool:
+def _is_entry(path: str) -> bool:
+    """Whether ``path`` exists in the working tree as something other than a directory
+    (an lstat per file is cheaper than asking git for ``--deleted`` in another process)."""
     try:
-        return stat.S_ISDIR(os.lstat(p).st_mode)
+        return not stat.S_ISDIR(os.lstat(path).st_mode)
     except OSError:
         return False
 

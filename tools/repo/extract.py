@@ -14,10 +14,8 @@ import os
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
-from multiprocessing import get_context
 from pathlib import Path
 
 from tools.repo.files import FileOptions, RepoFile, content_skip_reason, decode_text
@@ -211,6 +209,10 @@ def extract_all(
         )
         yield from _emit(chunks, parts, seen, total, progress)
         return
+    # Imported here: a small update (the common case) never starts a pool.
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
     # Interleave by size so chunks carry similar shares of bytes.
     ordered = sorted(files, key=lambda f: f.size, reverse=True)
     chunks = [ordered[i :: workers * 4] for i in range(workers * 4)]

@@ -115,13 +115,12 @@ def discover(
 
 def _classify(root: Path, rel: str, options: FileOptions) -> RepoFile | SkippedFile | None:
     """Stat one listed path: a file to index, a skip with its reason, or None if gone."""
-    full = root / rel
     try:
-        info = full.lstat()
+        info = os.lstat(os.path.join(root, rel))  # os, not pathlib: ~5x less per file
     except FileNotFoundError:
         return None  # listed by git but deleted in the work tree
     if stat.S_ISLNK(info.st_mode):
-        return SkippedFile(rel, _symlink_reason(root, full))
+        return SkippedFile(rel, _symlink_reason(root, root / rel))
     if stat.S_ISDIR(info.st_mode):
         return SkippedFile(rel, "submodule or nested repository")
     if not stat.S_ISREG(info.st_mode):

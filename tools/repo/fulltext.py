@@ -77,15 +77,20 @@ class SearchIndexError(Exception):
 
 
 class SpanWriter:
-    """Adds and deletes span documents within one tantivy commit."""
+    """Adds and deletes span documents within one tantivy commit.
 
-    def __init__(self, writer: tantivy.IndexWriter) -> None:
-        self._writer = writer
+    The tantivy writer is opened on the first real change, so an update that changes
+    nothing (the common case) neither opens nor commits one.
+    """
+
+    def __init__(self, index: tantivy.Index) -> None:
+        self._index = index
+        self._writer: tantivy.IndexWriter | None = None
 
     def add(self, docs: Iterable[SpanDoc]) -> None:
         """Add documents (the caller deletes a blob's old documents first)."""
         for doc in docs:
-            self._writer.add_document(tantivy.Document(
+            self._open().add_document(tantivy.Document(
                 blob=doc.sha, start=doc.start, end=doc.end, body=doc.text, grams=doc.grams,
                 defines=doc.defines,
             ))
@@ -93,7 +98,23 @@ class SpanWriter:
     def delete(self, shas: Iterable[str]) -> None:
         """Delete every document of these blobs."""
         for sha in sorted(set(shas)):
-            self._writer.delete_documents_by_term("blob", sha)
+            self._open().delete_documents_by_term("blob", sha)
+
+    def _open(self) -> tantivy.IndexWriter:
+        if self._writer is None:
+            self._writer = self._index.writer(heap_size=WRITER_HEAP_BYTES, num_threads=2)
+        return self._writer
+
+    def rollback(self) -> None:
+        """Drop what was added or deleted since the writer opened."""
+        if self._writer is not None:
+            self._writer.rollback()
+
+    def commit(self) -> None:
+        """Commit the changes, if any, and wait for segment merges to finish."""
+        if self._writer is not None:
+            self._writer.commit()
+            self._writer.wait_merging_threads()
 
 
 def _schema() -> tantivy.Schema:
@@ -123,14 +144,13 @@ class FullTextIndex:
     @contextmanager
     def writer(self) -> Iterator[SpanWriter]:
         """A writer whose changes are committed together on exit (rolled back on error)."""
-        writer = self._index.writer(heap_size=WRITER_HEAP_BYTES, num_threads=2)
+        writer = SpanWriter(self._index)
         try:
-            yield SpanWriter(writer)
+            yield writer
         except BaseException:
             writer.rollback()
             raise
         writer.commit()
-        writer.wait_merging_threads()
 
     def search(self, query: str, limit: int) -> list[TextHit]:
         """Best ``limit`` spans for a free-text query, by BM25 with rare words emphasised.
