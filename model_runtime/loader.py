@@ -11,9 +11,13 @@ DeepSeek V4 checkpoints come with two tensor namings, both accepted:
 
 Every name is rewritten to the reference name, which is also our module's parameter name.
 The model is built on the meta device and filled block by block straight from the memory-
-mapped shards (FP8/FP4 weights are dequantised one tensor at a time), so peak memory stays
-near one block above the loaded weights. Anything that does not fit — a missing, extra,
-mis-shaped or truncated tensor — raises :class:`LoadError` naming the tensor and the file.
+mapped shards, so peak memory stays near one block above the loaded weights. FP8/FP4
+weights of linear layers stay quantised by default: the ``nn.Linear`` becomes an
+``Fp8Linear``/``Fp4Linear`` holding the stored bytes and scales (same names), which
+dequantises as it computes; with ``quantized="dequantize"`` (and always for the few
+weights the model reads directly, such as ``wo_a``) they are dequantised one tensor at a
+time. Anything that does not fit — a missing, extra, mis-shaped or truncated tensor —
+raises :class:`LoadError` naming the tensor and the file.
 
 A ``llama`` directory (Hugging Face names, which are our llama module's names) loads too;
 ``.gguf`` files go to ``gguf_loader``.
@@ -39,15 +43,21 @@ from torch import nn
 from model_runtime.config import DeepseekV4Config, LlamaConfig, load_config
 from model_runtime.models.deepseek_v4 import DeepseekV4ForCausalLM
 from model_runtime.models.llama import LlamaForCausalLM
+from model_runtime.models.quant_linear import Fp4Linear, Fp8Linear, QuantLinear
 from model_runtime.quant import FP4_GROUP, QuantFormatError, dequantize_fp4, dequantize_fp8
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 _PACKED = {"F4", "U8", "I8"}
+QUANTIZED_MODES = ("keep", "dequantize")
 # Parameters DeepSeek keeps in fp32 whatever the activation dtype.
 _FP32_PARAMS = re.compile(
     r"(hc_\w+_(fn|base|scale)|attn_sink|\.ape|gate\.bias|norm\.weight"
     r"|compressor\.(wkv|wgate)\.weight)$"
 )
+# Linear weights the model reads directly rather than through ``linear()`` (the grouped
+# output projection's bmm); FP8 storage of these is dequantised at load, as DeepSeek's own
+# convert.py does for ``wo_a``. The fp32 compressor projections above are too.
+_READ_DIRECTLY = re.compile(r"\.wo_a\.weight$")
 # Hugging Face module names -> reference names, applied in order after dropping "model.".
 _RENAMES = [
     (r"^embed_tokens\.", "embed."),
@@ -121,20 +131,28 @@ class Source:
 
 
 def load_model(
-    path: str | Path, device: str | torch.device = "cpu", dtype: torch.dtype | None = None
+    path: str | Path,
+    device: str | torch.device = "cpu",
+    dtype: torch.dtype | None = None,
+    quantized: str = "keep",
 ) -> nn.Module:
     """Load a checkpoint directory (HF or reference names, sharded or not) or a ``.gguf``.
 
     The directory's ``config.json`` decides the model: DeepSeek V4 (any spelling) or llama.
 
     ``dtype`` is the activation/weight dtype (default: the checkpoint's ``dtype`` if it names
-    one, else float32); quantised weights are dequantised into it. Returns the model in eval
-    mode with gradients disabled.
+    one, else float32). ``quantized`` says what becomes of FP8/FP4 linear weights: ``"keep"``
+    stores them as they are (``Fp8Linear``/``Fp4Linear`` layers computing in ``dtype``),
+    ``"dequantize"`` converts them to ``dtype`` at load. Dense checkpoints ignore it. Returns
+    the model in eval mode with gradients disabled.
 
     Raises:
         LoadError: missing files, or missing/extra/mis-shaped/truncated tensors.
         ConfigError: an unusable config.json.
+        ValueError: an unknown ``quantized`` mode.
     """
+    if quantized not in QUANTIZED_MODES:
+        raise ValueError(f"quantized must be one of {QUANTIZED_MODES}, got {quantized!r}")
     path = Path(path)
     if path.suffix == ".gguf":
         from model_runtime.gguf_loader import load_gguf_model
@@ -165,6 +183,10 @@ def load_model(
                     value = computed[name].to(device)
                 elif name.endswith(".engram.table"):
                     value = reader.mapped(name, sources, _target(model, name))
+                elif quantized == "keep" and _stays_quantised(model, name, sources):
+                    layer = reader.quant_linear(name, sources, _target(model, name))
+                    model.set_submodule(name.removesuffix(".weight"), layer)
+                    continue
                 else:
                     value = reader.read(name, sources, _target(model, name))
                 _assign(model, name, value)
@@ -377,6 +399,16 @@ def _groups(model: nn.Module) -> Iterator[list[str]]:
     yield from by_group.values()
 
 
+def _stays_quantised(model: nn.Module, name: str, sources: dict[str, Source]) -> bool:
+    """Whether ``name`` is an FP8/FP4-stored weight of a layer applied through ``linear()``."""
+    dtype = sources[name].entry.dtype
+    if dtype != "F8_E4M3" and dtype not in _PACKED:
+        return False
+    if _READ_DIRECTLY.search(name) or _FP32_PARAMS.search(name) or not name.endswith(".weight"):
+        return False
+    return type(model.get_submodule(name.removesuffix(".weight"))) is nn.Linear
+
+
 def _target(model: nn.Module, name: str) -> torch.Tensor:
     """The (meta) parameter or buffer ``name`` refers to."""
     module_name, _, leaf = name.rpartition(".")
@@ -457,9 +489,36 @@ class _Reader:
         table = torch.from_numpy(array)
         return table.view(view) if view is not None else table
 
+    def quant_linear(
+        self, name: str, sources: dict[str, Source], target: torch.Tensor
+    ) -> QuantLinear:
+        """The FP8/FP4 weight ``name`` and its scale as a layer that keeps them quantised."""
+        entry = sources[name].entry
+        where = f"{entry.file}: tensor {entry.key}"
+        weight, scale, scale_name = self._quantised(name, sources, target, where)
+        weight, scale = weight.to(self.device), scale.to(self.device)
+        try:
+            if entry.dtype in _PACKED:
+                return Fp4Linear(weight, scale, self.dtype)
+            return Fp8Linear(weight, scale, self.dtype)
+        except QuantFormatError as exc:
+            raise LoadError(f"{where} / {scale_name}: {exc}") from exc
+
     def _dequantize(
         self, name: str, sources: dict[str, Source], target: torch.Tensor, where: str
     ) -> torch.Tensor:
+        weight, scale, scale_name = self._quantised(name, sources, target, where)
+        try:
+            if sources[name].entry.dtype in _PACKED:
+                return dequantize_fp4(weight, scale, self.dtype)
+            return dequantize_fp8(weight, scale, self.dtype)
+        except QuantFormatError as exc:
+            raise LoadError(f"{where} / {scale_name}: {exc}") from exc
+
+    def _quantised(
+        self, name: str, sources: dict[str, Source], target: torch.Tensor, where: str
+    ) -> tuple[torch.Tensor, torch.Tensor, str]:
+        """A quantised weight's stored bytes, its scale and the scale's name, after checks."""
         entry = sources[name].entry
         scale_name = name.removesuffix(".weight") + ".scale"
         if sources[name].expert is not None:
@@ -475,14 +534,8 @@ class _Reader:
             raise LoadError(
                 f"{where}: shape {entry.shape} does not fit {name} {(rows, cols)}"
             )
-        weight = self._raw(entry)
-        scale = self._raw(sources[scale_name].entry)
-        try:
-            if packed:
-                if cols % FP4_GROUP:
-                    raise QuantFormatError(f"{cols} columns are not groups of {FP4_GROUP}")
-                return dequantize_fp4(weight, scale, self.dtype)
-            return dequantize_fp8(weight, scale, self.dtype)
-        except QuantFormatError as exc:
-            raise LoadError(f"{where} / {scale_name}: {exc}") from exc
+        if packed and cols % FP4_GROUP:
+            raise LoadError(f"{where} / {scale_name}: {cols} columns are not groups of "
+                            f"{FP4_GROUP}")
+        return self._raw(entry), self._raw(sources[scale_name].entry), scale_name
 

@@ -7,8 +7,9 @@
   ``[out, in]`` stored as ``[out, in/2]`` bytes, with one ue8m0 scale per 32 consecutive
   values of a row: ``scale[out, in/32]``.
 
-The writer functions exist so tests can build such checkpoints from known values without
-any external tool; the runtime itself only dequantises.
+The writer functions exist so tests and benchmarks can build such checkpoints from known
+values without any external tool; the runtime only reads them, dequantising at load or
+keeping them quantised (``model_runtime.models.quant_linear``).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from model_runtime.config import YarnScaling
+from model_runtime.models.quant_linear import QuantLinear
 
 
 class RMSNorm(nn.Module):
@@ -38,8 +39,10 @@ def unweighted_rms_norm(x: torch.Tensor, eps: float) -> torch.Tensor:
     return x * torch.rsqrt(x.float().square().mean(-1, keepdim=True) + eps).to(x.dtype)
 
 
-def linear(x: torch.Tensor, layer: nn.Linear) -> torch.Tensor:
-    """``x @ W.T`` computed in the weight's dtype."""
+def linear(x: torch.Tensor, layer: nn.Linear | QuantLinear) -> torch.Tensor:
+    """``x @ W.T`` computed in the weight's dtype (a quantised layer's: its compute dtype)."""
+    if isinstance(layer, QuantLinear):
+        return layer(x)
     return F.linear(x.to(layer.weight.dtype), layer.weight)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -14,7 +15,15 @@ from model_runtime import load_model
 from model_runtime.config import parse_config
 from model_runtime.loader import LoadError, reference_name
 from model_runtime.models.deepseek_v4 import DeepseekV4ForCausalLM
-from model_runtime.quant import E2M1_VALUES, e8m0_to_float, quantize_fp4, quantize_fp8
+from model_runtime.models.quant_linear import Fp4Linear, Fp8Linear, QuantLinear
+from model_runtime.quant import (
+    E2M1_VALUES,
+    dequantize_fp4,
+    dequantize_fp8,
+    e8m0_to_float,
+    quantize_fp4,
+    quantize_fp8,
+)
 from tests.model_runtime.v4_checkpoints import random_hf_model, save_reference_checkpoint
 
 pytest.importorskip("transformers")
@@ -86,7 +95,7 @@ def quantised(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dic
 
 def test_fp8_and_fp4_tensors_load_to_their_exact_dequantised_values(quantised: tuple) -> None:
     quant_dir, _, expected = quantised
-    model = load_model(quant_dir)
+    model = load_model(quant_dir, quantized="dequantize")
     state = model.state_dict()
     assert set(state) == set(expected)
     for name, value in expected.items():
@@ -283,8 +292,104 @@ def test_hub_spelling_with_fp4_experts_stored_as_int8(quantised: tuple, tmp_path
     packed = {k: v.view(torch.int8) for k, v in tensors.items() if v.dtype == fp4}
     assert packed and all(v.shape[1] * 2 == expected[k].shape[1] for k, v in packed.items())
     _rewrite(directory, packed)
-    model = load_model(directory, dtype=torch.float32)
+    model = load_model(directory, dtype=torch.float32, quantized="dequantize")
     assert parse_config(HUB_CONFIG) == model.config
     state = model.state_dict()
     for name, value in expected.items():
         assert torch.equal(state[name], value), name
+    kept = load_model(directory, dtype=torch.float32).state_dict()
+    for name, value in packed.items():
+        assert torch.equal(kept[name], value.view(torch.uint8)), name
+
+
+# -- FP8/FP4 weights kept quantised (the default) ------------------------------------------
+
+
+def _quant_layers(model: torch.nn.Module) -> dict[str, QuantLinear]:
+    return {n: m for n, m in model.named_modules() if isinstance(m, QuantLinear)}
+
+
+def _nbytes(tensors: list[torch.Tensor]) -> int:
+    return sum(t.numel() * t.element_size() for t in tensors)
+
+
+def test_quantised_layers_hold_the_stored_bytes(quantised: tuple) -> None:
+    quant_dir, _, expected = quantised
+    stored = load_file(str(quant_dir / "model.safetensors"))
+    layers = _quant_layers(load_model(quant_dir))
+    fp4 = {n for n, m in layers.items() if isinstance(m, Fp4Linear)}
+    assert len(fp4) == 3 * 4 * 4  # every routed expert's w1/w2/w3
+    fp8 = {n for n, m in layers.items() if isinstance(m, Fp8Linear)}
+    # compressor.wkv is stored FP8 here but read as an fp32 matrix: dequantised at load
+    assert fp8 == {n.removesuffix(".weight") for n, v in stored.items()
+                   if v.dtype == torch.float8_e4m3fn and ".compressor." not in n}
+    for name, layer in layers.items():
+        weight, scale = stored[f"{name}.weight"], stored[f"{name}.scale"]
+        if name in fp4:
+            assert torch.equal(layer.weight, weight.view(torch.uint8)), name
+            assert torch.equal(layer.scale, scale.view(torch.uint8)), name
+            restored = dequantize_fp4(layer.weight, layer.scale)
+        else:
+            assert torch.equal(layer.weight.view(torch.uint8), weight.view(torch.uint8)), name
+            assert torch.equal(layer.scale, e8m0_to_float(scale)), name
+            restored = dequantize_fp8(layer.weight, layer.scale)
+        assert torch.equal(restored, expected[f"{name}.weight"]), name
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_kept_and_dequantised_weights_give_the_same_logits(
+    quantised: tuple, dtype: torch.dtype
+) -> None:
+    quant_dir = quantised[0]
+    ids = torch.randint(0, 512, (2, 40), generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        kept = load_model(quant_dir, dtype=dtype)
+        dense = load_model(quant_dir, dtype=dtype, quantized="dequantize")
+        pairs = [(kept(ids), dense(ids)), (kept.mtp_logits(ids)[0], dense.mtp_logits(ids)[0])]
+    tolerance = 1e-5 if dtype == torch.float32 else 2e-2
+    for a, b in pairs:
+        assert a.dtype == dtype
+        assert (a.float() - b.float()).abs().max() <= tolerance * b.float().abs().max()
+
+
+def test_kept_weights_take_the_checkpoint_bytes(quantised: tuple) -> None:
+    quant_dir = quantised[0]
+    stored = load_file(str(quant_dir / "model.safetensors"))
+    kept = load_model(quant_dir, dtype=torch.bfloat16)
+    layers = _quant_layers(kept)
+    on_disk = _nbytes([stored[f"{n}.{leaf}"] for n in layers for leaf in ("weight", "scale")])
+    in_memory = _nbytes([t for m in layers.values() for t in (m.weight, m.scale)])
+    # the only difference: FP8 ue8m0 scales (one per 128x128 block) are held as fp32
+    assert on_disk <= in_memory <= 1.01 * on_disk
+    assert _nbytes(list(kept.state_dict().values())) <= (
+        quant_dir / "model.safetensors").stat().st_size
+    dense = load_model(quant_dir, dtype=torch.bfloat16, quantized="dequantize").state_dict()
+    assert _nbytes([dense[f"{n}.weight"] for n in layers]) >= 2 * on_disk
+
+
+@pytest.mark.parametrize(("name", "shape"), [("layers.0.attn.wq_a.scale", (1, 2)),
+                                              ("layers.1.ffn.experts.2.w2.scale", (64, 2))])
+def test_misshaped_scale_of_a_kept_weight_is_named(
+    quantised: tuple, tmp_path: Path, name: str, shape: tuple[int, int]
+) -> None:
+    directory = _copy(quantised[0], tmp_path / "badscale")
+    _rewrite(directory, {name: torch.full(shape, 127, dtype=torch.uint8)})
+    weight = re.escape(name.removesuffix(".scale") + ".weight")
+    with pytest.raises(LoadError, match=rf"model\.safetensors: tensor {weight} / "
+                                        rf"{re.escape(name)}: scale shape \(.*\) does not"):
+        load_model(directory)
+
+
+def test_fp8_wo_a_is_dequantised_even_when_kept(quantised: tuple, tmp_path: Path) -> None:
+    directory = _copy(quantised[0], tmp_path / "wo_a")
+    value = load_file(str(directory / "model.safetensors"))["layers.0.attn.wo_a.weight"]
+    weight, scale = quantize_fp8(value, scale_fmt="ue8m0")
+    _rewrite(directory, {"layers.0.attn.wo_a.weight": weight, "layers.0.attn.wo_a.scale": scale})
+    wo_a = load_model(directory).layers[0].attn.wo_a
+    assert type(wo_a) is torch.nn.Linear
+    assert torch.equal(wo_a.weight, _fp8_formula(weight, scale))
+
+
+def test_unknown_quantized_mode(quantised: tuple) -> None:
+    with pytest.raises(ValueError, match="quantized must be one of"):
+        load_model(quantised[0], quantized="fp16")

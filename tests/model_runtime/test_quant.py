@@ -1,4 +1,5 @@
-"""FP8 (e4m3, 128x128 block scales) and FP4 (e2m1, ue8m0 per 32) against direct formulas."""
+"""FP8 (e4m3, 128x128 block scales) and FP4 (e2m1, ue8m0 per 32) against direct formulas,
+and the layers that keep them quantised."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
+from model_runtime.models.quant_linear import Fp4Linear, Fp8Linear
 from model_runtime.quant import (
     E2M1_VALUES,
     QuantFormatError,
@@ -104,3 +107,34 @@ def test_fp8_writer_round_trips_representable_values() -> None:
     weight, scale = quantize_fp8(values, scale_fmt="ue8m0")
     assert e8m0_to_float(scale).tolist() == [[0.25, 4.0]]
     assert torch.equal(dequantize_fp8(weight, scale), values)
+
+
+def test_quantised_layers_compute_with_their_dequantised_weights() -> None:
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(2, 3, 256, generator=g)
+    weight, scale = quantize_fp8(torch.randn(200, 256, generator=g), scale_fmt="ue8m0")
+    fp8 = Fp8Linear(weight, scale, torch.bfloat16)
+    expected = F.linear(x.bfloat16(), dequantize_fp8(weight, scale, torch.bfloat16))
+    assert (fp8.in_features, fp8.out_features, fp8.scale.dtype) == (256, 200, torch.float32)
+    assert torch.equal(fp8(x), expected)
+    packed, fp4_scale = quantize_fp4(torch.randn(48, 256, generator=g))
+    fp4 = Fp4Linear(packed, fp4_scale, torch.float32)
+    assert fp4.weight.dtype == fp4.scale.dtype == torch.uint8
+    assert (fp4.in_features, fp4.out_features) == (256, 48)
+    assert torch.allclose(fp4(x), F.linear(x, dequantize_fp4(packed, fp4_scale)),
+                          rtol=1e-6, atol=1e-6)
+
+
+def test_quantised_layers_refuse_mismatched_scales() -> None:
+    weight, scale = quantize_fp8(torch.randn(200, 300))
+    with pytest.raises(QuantFormatError, match=r"scale shape \(2, 2\) does not match the \(2, 3\)"):
+        Fp8Linear(weight, scale[:, :2], torch.float32)
+    with pytest.raises(QuantFormatError, match="float8_e4m3fn"):
+        Fp8Linear(weight.float(), scale, torch.float32)
+    packed, fp4_scale = quantize_fp4(torch.randn(4, 64))
+    with pytest.raises(QuantFormatError, match=r"scale shape \(4, 1\) does not match the \(4, 2\)"):
+        Fp4Linear(packed, fp4_scale[:, :1], torch.float32)
+    as_float = Fp4Linear(packed, e8m0_to_float(fp4_scale), torch.float32)
+    assert torch.equal(as_float.scale, fp4_scale.view(torch.uint8))  # powers of two: lossless
+    with pytest.raises(QuantFormatError, match="powers of two"):
+        Fp4Linear(packed, 3 * e8m0_to_float(fp4_scale), torch.float32)
