@@ -122,7 +122,7 @@ def _schema() -> tantivy.Schema:
     builder.add_text_field("blob", stored=True, tokenizer_name="raw")
     builder.add_integer_field("start", stored=True)
     builder.add_integer_field("end", stored=True)
-    builder.add_text_field("body", stored=False, tokenizer_name=TOKENIZER)
+    builder.add_text_field("body", stored=False, tokenizer_name=TOKENIZER, index_option="freq")
     builder.add_text_field("grams", stored=False, tokenizer_name="raw", index_option="basic")
     builder.add_text_field("defines", stored=False, tokenizer_name="raw", index_option="basic")
     return builder.build()

@@ -132,8 +132,10 @@ def _write_blobs(conn: sqlite3.Connection, extracted: list[ExtractedFile]) -> li
         if blob is None:
             continue
         cursor = conn.execute(
-            "INSERT INTO blobs(sha, language, lines, has_errors, secret) VALUES (?,?,?,?,?)",
-            (blob.sha, blob.language, blob.lines, int(blob.has_errors), blob.secret),
+            "INSERT INTO blobs(sha, language, lines, has_errors, secret, n_defs, n_refs) "
+            "VALUES (?,?,?,?,?,?,?)",
+            (blob.sha, blob.language, blob.lines, int(blob.has_errors), blob.secret,
+             len(blob.definitions), sum(count for _, count in blob.references)),
         )
         blob_id = cursor.lastrowid
         conn.executemany(
@@ -214,16 +216,15 @@ def _stats(
         languages[language or "other"] += 1
         if errors:
             decode_errors[path] = errors
-    live = "(SELECT blob_id FROM files WHERE blob_id IS NOT NULL AND skip_reason IS NULL)"
-    definitions = conn.execute(f"SELECT count(*) FROM {live} f JOIN defs USING(blob_id)")
-    references = conn.execute(
-        f"SELECT coalesce(sum(count), 0) FROM {live} f JOIN refs USING(blob_id)"
-    )
+    definitions, references = conn.execute(
+        "SELECT coalesce(sum(n_defs), 0), coalesce(sum(n_refs), 0) FROM files "
+        "JOIN blobs ON blobs.id = files.blob_id WHERE skip_reason IS NULL"
+    ).fetchone()
     skipped = conn.execute("SELECT count(*) FROM files WHERE skip_reason IS NOT NULL")
     return IndexStats(
         files=files,
-        definitions=definitions.fetchone()[0],
-        references=references.fetchone()[0],
+        definitions=definitions,
+        references=references,
         languages=dict(sorted(languages.items())),
         parsed=parsed,
         seconds=round(seconds, 4),

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-SCHEMA_VERSION = 3  # also covers the search index's schema
+SCHEMA_VERSION = 4  # also covers the search index's schema
 STATE_DIR = ".fathom"
 DB_NAME = "index.sqlite"
 SEARCH_DIR = "search"
@@ -25,7 +25,8 @@ SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE blobs(
     id INTEGER PRIMARY KEY, sha TEXT NOT NULL UNIQUE, language TEXT, lines INTEGER NOT NULL,
-    has_errors INTEGER NOT NULL, secret TEXT);
+    has_errors INTEGER NOT NULL, secret TEXT,
+    n_defs INTEGER NOT NULL, n_refs INTEGER NOT NULL);  -- totals, for statistics
 CREATE TABLE files(
     path TEXT PRIMARY KEY, blob_id INTEGER REFERENCES blobs(id), size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL, language TEXT, skip_reason TEXT,
