@@ -7,13 +7,46 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
-from rich.console import Console
 
-console = Console()
-err_console = Console(stderr=True)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+class LazyConsole:
+    """A rich ``Console`` made on first use: rich costs ~30 ms to import, and a command
+    answering with ``--json`` (an agent, a script, the benchmarks) never prints through it."""
+
+    def __init__(self, stderr: bool = False) -> None:
+        """Remember how to make the console (stdout or stderr)."""
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    @property
+    def real(self) -> Console:
+        """The console itself, for APIs that need a ``Console`` instance."""
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self._stderr)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        """Everything else is the console's."""
+        return getattr(self.real, name)
+
+
+console = LazyConsole()
+err_console = LazyConsole(stderr=True)
+
+
+def escape(text: str) -> str:
+    """``rich.markup.escape``, with rich imported only when something is shown."""
+    from rich.markup import escape as escape_markup
+
+    return escape_markup(text)
 
 
 def emit_json(data: Any) -> None:
@@ -44,7 +77,7 @@ def progress_bar(label: str, quiet: bool) -> Iterator[Callable[[int, int], None]
 
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-        TimeRemainingColumn(), console=err_console, transient=True,
+        TimeRemainingColumn(), console=err_console.real, transient=True,
     ) as progress:
         task = progress.add_task(label, total=None)
 

@@ -557,11 +557,16 @@ def ls_files(path: str | Path) -> list[str]:
     """Tracked plus untracked-but-not-ignored files, sorted, without files deleted from the
     working tree; conflicted files appear once; nested repositories and submodules (which
     git lists as directories) are left out."""
+    return listed_files(path)[1]
+
+
+def listed_files(path: str | Path) -> tuple[Path, list[str]]:
+    """The root of the working tree containing ``path`` and its ``ls_files``."""
     root = repo_root(path)
     listed = _plumbing(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
     top = str(root)
-    return sorted(p for p in set(_split_z(listed))
-                  if not p.endswith("/") and _is_entry(os.path.join(top, p)))
+    return root, sorted(p for p in set(_split_z(listed))
+                        if not p.endswith("/") and _is_entry(os.path.join(top, p)))
 
 
 def _is_entry(path: str) -> bool:

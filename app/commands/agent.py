@@ -24,9 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 
-from app.output import console, emit_json, err_console, fail
+from app.output import LazyConsole, console, emit_json, err_console, escape, fail
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -116,7 +115,7 @@ class _Display:
         """`quiet` (--json) shows nothing but an interruption."""
         self.quiet = quiet
         self.streamed: list[str] = []     # the answer text shown so far
-        self._open: Console | None = None  # the console whose last line is unfinished
+        self._open: Console | LazyConsole | None = None  # the console whose last line is unfinished
 
     def __call__(self, event: Event) -> None:
         """Show one event: a piece of a reply, or a short line."""
@@ -148,7 +147,7 @@ class _Display:
         if done >= total:
             self._end_line()
 
-    def _piece(self, target: Console, text: str, style: str | None = None) -> None:
+    def _piece(self, target: Console | LazyConsole, text: str, style: str | None = None) -> None:
         """Write a piece of a reply as it is, continuing the line it belongs to."""
         if self._open is not None and self._open is not target:
             self._end_line()

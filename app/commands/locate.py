@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from app.commands.repo import JsonOption, RepoOption
 from app.output import console, emit_json, err_console, fail
@@ -58,6 +57,8 @@ def locate_command(
     if not suspects:
         console.print("no function of the repository ran in a failing test")
         return
+    from rich.table import Table  # only for people: --json never loads it
+
     table = Table("rank", "score", "function", "location", box=None, header_style="bold")
     for rank, suspect in enumerate(suspects, start=1):
         table.add_row(str(rank), f"{suspect.score:.3f}", suspect.name,

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from app.output import console, emit_json, err_console, fail, progress_bar
 from tools.git import GitError
@@ -156,6 +155,8 @@ def search_command(
             for h in hits
         ])
         return
+    from rich.table import Table  # only for people: --json never loads it
+
     table = Table("score", "location", "span", box=None)
     for h in hits:
         table.add_row(f"{h.score:.4f}", f"{h.path}:{h.line}-{h.end_line}", h.name or "")

@@ -13,11 +13,13 @@ import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pathspec
-
-from tools.git import GitError, ls_files, repo_root
+from tools.git import GitError, listed_files
 from tools.repo.languages import language_for_path
+
+if TYPE_CHECKING:
+    import pathspec
 
 # gitignore-style patterns for vendored, generated and tool-owned paths.
 DEFAULT_EXCLUDES: tuple[str, ...] = (
@@ -96,13 +98,19 @@ def discover(
     root_path = Path(root).resolve()
     if not root_path.is_dir():
         raise FileNotFoundError(f"not a directory: {root}")
-    excluded = pathspec.GitIgnoreSpec.from_lines(options.excludes + options.extra_excludes)
+    excluded: pathspec.GitIgnoreSpec | None = None  # compiled for the first unknown path
     known = known_excluded or {}
     listing = _git_listing(root_path)
     result = Discovery(root=root_path, is_git=listing is not None)
     candidates = listing if listing is not None else _walk(root_path)
     for rel in sorted(set(candidates)):
-        if known[rel] if rel in known else excluded.match_file(rel):
+        if rel in known:
+            skip = known[rel]
+        else:
+            if excluded is None:
+                excluded = _gitignore_spec(options.excludes + options.extra_excludes)
+            skip = excluded.match_file(rel)
+        if skip:
             result.skipped.append(SkippedFile(rel, VENDORED))
             continue
         entry = _classify(root_path, rel, options)
@@ -165,14 +173,21 @@ def decode_text(data: bytes) -> tuple[str, int]:
 def _git_listing(root: Path) -> list[str] | None:
     """Tracked and untracked-not-ignored files under ``root``, or None outside git."""
     try:
-        top = repo_root(root)
+        top, listed = listed_files(root)
     except GitError:
         return None
-    listed = ls_files(top)
     if top == root:
         return listed
     prefix = root.relative_to(top).as_posix() + "/"
     return [p[len(prefix):] for p in listed if p.startswith(prefix)]
+
+
+def _gitignore_spec(lines: tuple[str, ...] | list[str]) -> pathspec.GitIgnoreSpec:
+    """Compile gitignore lines (pathspec is imported here: an update whose paths are all
+    known never needs it, and importing it costs more than the rest of a no-op update)."""
+    import pathspec
+
+    return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
 def _walk(root: Path) -> Iterator[str]:
@@ -184,7 +199,7 @@ def _walk(root: Path) -> Iterator[str]:
         ignore_file = Path(dirpath) / ".gitignore"
         if ignore_file.is_file():
             lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
-            specs[rel_dir] = pathspec.GitIgnoreSpec.from_lines(lines)
+            specs[rel_dir] = _gitignore_spec(lines)
         kept_dirs = []
         for name in sorted(dirnames):
             rel = rel_dir + name

@@ -7,7 +7,7 @@ does not exist yet; a file with no known name or extension gets ``None``.
 
 from __future__ import annotations
 
-from pathlib import PurePath
+import os
 
 # Whole file names (case-sensitive, as the tools that own them spell them).
 _FILE_NAMES: dict[str, str] = {
@@ -93,7 +93,7 @@ def language_for_path(path: str) -> str | None:
     its last component is used (``"src/Gemfile"`` is ``"ruby"``, ``"a/b.TSX"`` is
     ``"tsx"``).
     """
-    name = PurePath(path).name
+    name = path[max(path.rfind("/"), path.rfind(os.sep)) + 1 :]  # PurePath costs 10x more
     by_name = _FILE_NAMES.get(name)
     if by_name is not None:
         return by_name
