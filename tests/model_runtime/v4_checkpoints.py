@@ -78,33 +78,43 @@ def hf_config(name: str) -> Any:
 
 
 def random_hf_model(name: str, seed: int = 0) -> Any:
-    """A transformers ``DeepseekV4ForCausalLM`` with every weight and buffer randomised.
-
-    Sinks, gate biases and mHC biases get a larger spread so they visibly matter; the
-    selection bias is large enough to change which experts win.
-    """
+    """A transformers ``DeepseekV4ForCausalLM`` with every weight and buffer randomised."""
     from transformers import DeepseekV4ForCausalLM
 
     torch.manual_seed(seed)
     config = hf_config(name)
     model = DeepseekV4ForCausalLM(config).eval()
+    randomize_(model, config)
+    return model
+
+
+def randomize_(module: torch.nn.Module, config: Any) -> None:
+    """Randomise every parameter of ``module`` and its routers' buffers, in place.
+
+    Norm weights scatter around 1. Sinks, biases (``base``, ``position_bias``) and the
+    LM head get a larger spread so they visibly matter; the selection bias is large
+    enough to change which experts win, and hash routers get random expert tables.
+    """
+    from transformers.models.deepseek_v4.modeling_deepseek_v4 import (
+        DeepseekV4HashRouter,
+        DeepseekV4TopKRouter,
+    )
+
     with torch.no_grad():
-        for pname, param in model.named_parameters():
+        for pname, param in module.named_parameters():
             if pname.endswith("norm.weight"):
                 param.normal_(1.0, 0.1)
             else:
                 wide = any(k in pname for k in ("sinks", "base", "position_bias", "lm_head"))
                 param.normal_(0.0, 0.5 if wide else 0.15)
-        for layer in model.model.layers:
-            gate = layer.mlp.gate
-            experts = config.n_routed_experts
-            if hasattr(gate, "tid2eid"):
+        for sub in module.modules():
+            if isinstance(sub, DeepseekV4HashRouter):
+                experts = config.n_routed_experts
                 picks = [torch.randperm(experts)[: config.num_experts_per_tok]
                          for _ in range(config.vocab_size)]
-                gate.tid2eid.copy_(torch.stack(picks))
-            else:
-                gate.e_score_correction_bias.normal_(0.0, 1.0)
-    return model
+                sub.tid2eid.copy_(torch.stack(picks))
+            elif isinstance(sub, DeepseekV4TopKRouter):
+                sub.e_score_correction_bias.normal_(0.0, 1.0)
 
 
 def save_reference_checkpoint(
