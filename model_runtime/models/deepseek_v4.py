@@ -27,6 +27,12 @@ from model_runtime.models.v4_hyper import HyperConnection
 from model_runtime.models.v4_layers import RMSNorm, linear
 from model_runtime.models.v4_moe import MoE
 
+# Tokens per step of a long prefill (DeepseekV4ForCausalLM.hidden_streams). The per-token
+# work (mHC, norms, projections, MoE, window attention) slows down per token once its
+# [T, hc_mult, hidden] activations outgrow the CPU caches: in bench/model.py a 64K prefill
+# in one pass spent 1.5-2.5x more per token on it than a 4K one. Steps of 4K keep the 4K rate.
+PREFILL_STEP = 4096
+
 
 class Block(nn.Module):
     """One decoder block: attention and MoE, each wrapped in an mHC site."""
@@ -236,9 +242,34 @@ class DeepseekV4ForCausalLM(nn.Module):
         input_ids: torch.Tensor,
         positions: torch.Tensor | None = None,
         cache: V4Cache | None = None,
+        keep: int | None = None,
     ) -> torch.Tensor:
-        """Run the decoder: ``input_ids`` ``[B, T]`` -> final streams ``[B, T, n, d]``."""
+        """Run the decoder: ``input_ids`` ``[B, T]`` -> final streams ``[B, T, n, d]``.
+
+        ``keep`` (if given and positive) returns only the last that many positions. Inputs
+        longer than ``PREFILL_STEP`` run in steps of that many tokens through ``cache`` (a
+        transient one when none is given), as a chunked prefill would: the per-token work
+        stays on cache-sized tensors, and the streams equal one pass's up to rounding.
+        """
         pos, start = self._check_positions(input_ids, positions, cache)
+        t = input_ids.shape[1]
+        keep = min(keep, t) if keep else t
+        if t <= PREFILL_STEP:
+            return self._run_layers(input_ids, pos, start, cache)[:, t - keep :]
+        if cache is None:
+            cache = self.new_cache(input_ids.shape[0], t)
+        kept = []
+        for a in range(0, t, PREFILL_STEP):
+            z = min(a + PREFILL_STEP, t)
+            streams = self._run_layers(input_ids[:, a:z], pos[a:z], start + a, cache)
+            if z > t - keep:
+                kept.append(streams[:, max(a, t - keep) - a :])
+        return kept[0] if len(kept) == 1 else torch.cat(kept, dim=1)
+
+    def _run_layers(
+        self, input_ids: torch.Tensor, pos: torch.Tensor, start: int, cache: V4Cache | None
+    ) -> torch.Tensor:
+        """Every decoder layer over ``input_ids`` ``[B, T]`` at ``pos`` (already checked)."""
         memory = self._engram_memory(input_ids, cache)
         x = self.embed(input_ids)
         x = x.unsqueeze(2).expand(-1, -1, self.config.hc_mult, -1).contiguous()
@@ -268,10 +299,7 @@ class DeepseekV4ForCausalLM(nn.Module):
         With ``cache`` the call extends it (prefill, then one token at a time gives the same
         logits as one full prefill). ``num_logits`` keeps only the last that many positions.
         """
-        streams = self.hidden_streams(input_ids, positions, cache)
-        if num_logits is not None:
-            streams = streams[:, -num_logits:]
-        return self.logits(streams)
+        return self.logits(self.hidden_streams(input_ids, positions, cache, keep=num_logits))
 
     def mtp_logits(self, input_ids: torch.Tensor) -> list[torch.Tensor]:
         """Multi-token predictions of a full sequence, one tensor per MTP block.

@@ -189,11 +189,17 @@ class Attention(nn.Module):
             comp = torch.matmul(q, selected.transpose(-1, -2)) * self.scale  # [B, Tb, H, k]
             scores.append(comp.masked_fill((topk < 0).unsqueeze(2), float("-inf")))
         elif entries is not None:  # HCA: every entry whose window the query has seen
+            # Entries no query of the block has seen yet would only be masked out, and those
+            # its first query has seen are seen by all: only the ones between need the mask.
+            entries = entries[:, : (int(positions[-1]) + 1) // self.ratio]
             n = entries.shape[1]
-            comp = torch.matmul(flat_q, entries.transpose(1, 2)).view(b, tb, h, n) * self.scale
+            comp = torch.matmul(flat_q, entries.transpose(1, 2)).view(b, tb, h, n)
+            comp.mul_(self.scale)
+            first = (int(positions[0]) + 1) // self.ratio
             visible = (positions + 1) // self.ratio
-            hidden = torch.arange(n, device=q.device).view(1, n) >= visible.view(tb, 1)
-            scores.append(comp.masked_fill(hidden.view(1, tb, 1, n), float("-inf")))
+            hidden = torch.arange(first, n, device=q.device).view(1, -1) >= visible.view(tb, 1)
+            comp[..., first:].masked_fill_(hidden.view(1, tb, 1, -1), float("-inf"))
+            scores.append(comp)
         sink = self.attn_sink.float().view(1, 1, h, 1).expand(b, tb, h, 1)
         logits = torch.cat([s.float() for s in scores] + [sink], dim=-1)
         probs = (logits - logits.amax(dim=-1, keepdim=True)).softmax(dim=-1).to(q.dtype)

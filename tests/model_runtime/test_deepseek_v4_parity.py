@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from model_runtime import load_model
-from model_runtime.models import v4_attention, v4_compressor
+from model_runtime.models import deepseek_v4, v4_attention, v4_compressor
 from tests.model_runtime.v4_checkpoints import TINY_CONFIGS, random_hf_model
 
 pytest.importorskip("transformers")
@@ -90,6 +90,22 @@ def test_query_blocking_does_not_change_logits(
     assert len(chunks) > 100 and max(chunks) <= 2048
 
 
+@pytest.mark.parametrize("name", ["yarn_hash_topk", "wide_heads"])
+def test_long_prefill_in_steps_gives_the_same_logits(
+    name: str, checkpoints: dict[str, tuple], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory, ids, _ = checkpoints[name]
+    model = load_model(directory)
+    with torch.no_grad():
+        whole = model(ids)
+        # 320 tokens in steps of 96 through a transient cache; the last step is partial.
+        monkeypatch.setattr(deepseek_v4, "PREFILL_STEP", 96)
+        stepped = model(ids)
+        last = model(ids, num_logits=100)  # spans the last two steps
+    assert (stepped - whole).abs().max().item() <= TOLERANCE
+    assert torch.allclose(last, stepped[:, -100:], atol=1e-6)
+
+
 def test_num_logits_and_positions(checkpoints: dict[str, tuple]) -> None:
     directory, ids, _ = checkpoints["plain_rope_sigmoid"]
     model = load_model(directory)
@@ -129,3 +145,19 @@ def test_indexer_ties_go_to_lower_indices() -> None:
     assert [sorted(row) for row in _topk_lowest_index_ties(longer, 3).tolist()] == [
         [0, 1, 4], [0, 1, 2],
     ]
+
+
+def test_indexer_top_k_of_long_rows_matches_a_stable_sort() -> None:
+    from model_runtime.models.v4_compressor import _topk_lowest_index_ties
+
+    generator = torch.Generator().manual_seed(7)
+    k = 16
+    scores = torch.randn(3, 5, 40 * k, generator=generator)  # long enough for the prefilter
+    scores[0] = scores[0].relu()  # half of all scores tie at zero
+    scores[1] = scores[1].round()  # ties at every value
+    scores[2, :, 300:] = float("-inf")  # entries a query cannot see yet
+    scores[2, 0, 10:] = float("-inf")  # fewer visible entries than k
+    # Largest first, equal scores in index order: the first k are the specified choice.
+    expected = scores.sort(dim=-1, descending=True, stable=True).indices[..., :k]
+    picked = _topk_lowest_index_ties(scores, k)
+    assert torch.equal(picked.sort(dim=-1).values, expected.sort(dim=-1).values)
