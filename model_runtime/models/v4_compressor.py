@@ -18,6 +18,9 @@ Entry ``i`` covers tokens ``[i*ratio, (i+1)*ratio)``; query ``t`` may use it iff
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -30,10 +33,6 @@ from model_runtime.models.v4_layers import RMSNorm, Rope, apply_rope, linear
 # the allocator to reuse (not map afresh) and to stay in cache between the product and the
 # head sum.
 _SCORE_BUDGET = 1 << 21
-# Top-k prefilter (see _topk_lowest_index_ties): group maxima per row, as a multiple of k,
-# and the fewest scores per group for which cutting rows to candidates pays.
-_PREFILTER_GROUPS = 2
-_PREFILTER_MIN_GROUP = 4
 
 
 class Compressor(nn.Module):
@@ -129,9 +128,10 @@ class Indexer(nn.Module):
     up to ``T / ratio`` scores per query — quadratic in ``T`` by design (the paper's
     indexer is the one O(T^2) part of V4, kept cheap by few, narrow heads; everything else
     in a CSA layer is linear). The products run at about the CPU's matmul peak; the top-k
-    first cuts each row to a few candidates (see :func:`_topk_lowest_index_ties`). In
-    ``bench/model.py`` (16 heads x 32) the indexer is 30 of 58 s at 64K tokens and under a
-    tenth of the time at 4K. Memory stays bounded: ``Attention.forward`` calls
+    is two linear-time partitions over a few candidates per row (see
+    :func:`_topk_lowest_index_ties`). In ``bench/model.py`` (16 heads x 32) :meth:`select`
+    takes 24 of 52 s at 64K tokens (2.8 s of it the top-k) and under a tenth of the time at
+    4K. Memory stays bounded: ``Attention.forward`` calls
     :meth:`select` one query block at a time (``Attention._block_size`` keeps the block's
     ``[block, N]`` score rows within ``_BLOCK_BUDGET``), and :func:`head_scores` computes the
     per-head ``[rows, heads, N]`` scores a few queries at a time, at most ``_SCORE_BUDGET``
@@ -213,55 +213,117 @@ def _topk_lowest_index_ties(scores: torch.Tensor, k: int) -> torch.Tensor:
     ``torch.topk`` breaks ties arbitrarily, and differently for rows of different lengths;
     scores tie exactly whenever every head's ReLU is zero. A fixed rule keeps the selection
     — and so the logits — identical between a full prefill and prefill-then-decode. The
-    indices come in no particular order.
+    indices of a row come in no particular order (callers gather by index); ``k >= n``
+    selects all ``n`` entries.
 
-    Long rows (at least ``_PREFILTER_MIN_GROUP * _PREFILTER_GROUPS * k`` scores) are first cut
-    to their candidates, the scores at or above a floor that provably lies at or below the
-    k-th largest one; the selection among them is the same as among the whole row, at a
-    fraction of ``torch.topk``'s cost per score.
+    The selection is by value, not by sorting: find each row's k-th largest score ``v``
+    (:func:`_at_least_kth`, a linear-time partition), keep the scores above it and the
+    lowest-index ties at it. Long rows (``n >= 4k``) first cut themselves to candidates
+    (:func:`_group_candidates`) holding every score ``>= v``; the rest of a row is never
+    touched again.
     """
     n = scores.shape[-1]
-    width = _PREFILTER_GROUPS * k
-    group = n // width
-    if group < _PREFILTER_MIN_GROUP:
-        return _select(scores, k)
     lead = scores.shape[:-1]
-    flat = scores.reshape(-1, n).contiguous()
-    rows = flat.shape[0]
-    # The maxima of `width` disjoint groups (entries j, j + width, j + 2*width, ...): the
-    # k-th largest maximum is reached by k groups, so by at least k scores; the k-th largest
-    # score is at least as high and every score >= it (ties included) is a candidate.
-    maxima = flat[:, : group * width].view(rows, group, width).amax(dim=1)
-    floor = maxima.topk(k, dim=-1, sorted=False).values.amin(dim=-1, keepdim=True)
-    where = (flat >= floor).view(-1).nonzero().squeeze(1)  # ascending: row by row
-    row = where // n
-    counts = torch.bincount(row, minlength=rows)
-    most = int(counts.max())
-    # Candidate i of row r goes to slot r * most + i of a [rows, most] table. Padding:
-    # -inf scores no row picks (a row has >= k finite candidates, or all n columns and so
-    # no padding).
-    slot = torch.arange(where.numel(), device=flat.device) + (
-        row * most - (counts.cumsum(0) - counts)[row]
-    )
-    candidates = flat.new_full((rows * most,), float("-inf"))
-    columns = torch.full((rows * most,), n, dtype=torch.long, device=flat.device)
-    candidates.index_copy_(0, slot, flat.view(-1).index_select(0, where))
-    columns.index_copy_(0, slot, where - row * n)
-    candidates, columns = candidates.view(rows, most), columns.view(rows, most)
-    return columns.gather(1, _select(candidates, k)).view(*lead, k)
+    if k >= n:
+        return torch.arange(n, device=scores.device).expand(*lead, n)
+    flat = scores.reshape(-1, n)
+    group = math.isqrt(n // k)
+    top = _group_candidates(flat, k, group) if group >= 2 else _by_threshold(flat, k)
+    return top.view(*lead, k)
 
 
-def _select(scores: torch.Tensor, k: int) -> torch.Tensor:
-    """:func:`_topk_lowest_index_ties` by one ``torch.topk`` over each whole row."""
-    values, top = scores.topk(k, dim=-1, sorted=False)
-    kth = values.amin(dim=-1, keepdim=True)
-    # Rows whose k-th value has a twin outside the top-k are the only ambiguous ones.
-    ambiguous = (scores == kth).sum(dim=-1) > (values == kth).sum(dim=-1)
-    if not bool(ambiguous.any()):
+def _on_numpy(x: torch.Tensor) -> bool:
+    """Whether the selection's partitions and compactions of ``x`` run in numpy: on CPU,
+    where ``np.partition`` (introselect) is several times faster than ``torch.kthvalue``
+    or ``torch.topk`` and ``np.flatnonzero`` about twice as fast as ``torch.nonzero``."""
+    return x.device.type == "cpu"
+
+
+def _at_least_kth(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(x >= v, v)`` for ``x [R, n]``, ``v [R, 1]`` each row's k-th largest value (ties
+    counted apart): at least k true entries per row."""
+    n = x.shape[1]
+    if not _on_numpy(x):
+        kth = x.kthvalue(n - k + 1, dim=1, keepdim=True).values
+        return x >= kth, kth
+    values = x.detach().numpy()
+    kth = np.partition(values, n - k, axis=1)[:, n - k : n - k + 1]
+    return torch.from_numpy(values >= kth), torch.from_numpy(kth)
+
+
+def _columns(mask: torch.Tensor, k: int) -> torch.Tensor | None:
+    """Column ids ``[R, k]`` of the true entries of ``mask [R, m]``, or None unless each row
+    has exactly k (the caller guarantees at least k per row, so the total decides)."""
+    rows, m = mask.shape
+    if _on_numpy(mask):
+        where = torch.from_numpy(np.flatnonzero(mask.numpy()))
+    else:
+        where = mask.view(-1).nonzero().squeeze(1)
+    if where.numel() != rows * k:
+        return None
+    return where.view(rows, k) - torch.arange(0, rows * m, m, device=mask.device).view(rows, 1)
+
+
+def _by_threshold(flat: torch.Tensor, k: int) -> torch.Tensor:
+    """:func:`_topk_lowest_index_ties` of ``flat [R, n]`` (``k < n``) by its k-th largest value.
+
+    Every row selects its scores above ``v`` and, in index order, as many ties at ``v`` as
+    fit: exactly k entries.
+    """
+    chosen, kth = _at_least_kth(flat, k)
+    top = _columns(chosen, k)
+    if top is not None:
         return top
-    rows, kth = scores[ambiguous], kth[ambiguous]
+    crowded = chosen.sum(dim=1) > k  # rows whose k-th value has a twin left out
+    rows, kth = flat[crowded], kth[crowded]
     tied = rows == kth
-    room = k - (rows > kth).sum(dim=-1, keepdim=True)
-    chosen = (rows > kth) | (tied & (tied.cumsum(dim=-1) <= room))
-    top[ambiguous] = chosen.nonzero()[:, -1].view(-1, k)
+    room = k - (rows > kth).sum(dim=1, keepdim=True)
+    chosen[crowded] = (rows > kth) | (tied & (tied.cumsum(dim=1) <= room))
+    top = _columns(chosen, k)
+    assert top is not None
     return top
+
+
+def _group_candidates(flat: torch.Tensor, k: int, group: int) -> torch.Tensor:
+    """:func:`_by_threshold` of ``flat [R, n]`` through a cut to ``group * k`` candidates.
+
+    The ``width = n // group`` strided groups (entries ``j, j + width, j + 2 * width, ...``;
+    the ``n - group * width`` last entries are candidates of every row) have maxima; their
+    k-th largest ``floor`` is reached by k groups. Where exactly k groups reach it, every
+    score outside them is below ``floor``, which is at most the k-th largest score ``v``
+    (the k group maxima are k scores ``>= floor``): the candidates hold every score
+    ``>= v``, and when exactly k of them are ``>= v`` those are the selection. Rows with
+    ties at ``floor`` or at ``v`` are decided again by :func:`_by_threshold`. ``group``
+    near ``sqrt(n / k)`` balances the two selections (``width`` maxima, ``group * k``
+    candidates).
+    """
+    rows, n = flat.shape
+    width = n // group
+    maxima = flat[:, : group * width].view(rows, group, width).amax(dim=1)
+    firsts, tied_floor = _first_k(_at_least_kth(maxima, k)[0], k)  # the groups' first entries
+    columns = flat.new_empty((rows, group * k + n - group * width), dtype=torch.long)
+    columns[:, : group * k].view(rows, group, k).copy_(
+        firsts.unsqueeze(1)
+        + torch.arange(0, group * width, width, device=flat.device).view(1, group, 1)
+    )
+    columns[:, group * k :] = torch.arange(group * width, n, device=flat.device)
+    candidates = flat.gather(1, columns)
+    picked, tied_v = _first_k(_at_least_kth(candidates, k)[0], k)
+    top = columns.gather(1, picked)
+    for tied in (tied_floor, tied_v):
+        if tied is not None:
+            top[tied] = _by_threshold(flat[tied], k)
+    return top
+
+
+def _first_k(mask: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Columns ``[R, k]`` of the first k true entries of each row of ``mask [R, m]`` (at
+    least k per row), and which rows had more (None if none did; rare: exact ties)."""
+    columns = _columns(mask, k)
+    if columns is not None:
+        return columns, None
+    crowded = mask.sum(dim=1) > k
+    mask[crowded] &= mask[crowded].cumsum(dim=1) <= k
+    columns = _columns(mask, k)
+    assert columns is not None
+    return columns, crowded

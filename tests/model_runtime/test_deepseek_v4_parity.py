@@ -147,17 +147,53 @@ def test_indexer_ties_go_to_lower_indices() -> None:
     ]
 
 
-def test_indexer_top_k_of_long_rows_matches_a_stable_sort() -> None:
+def _stable_top_k(scores: torch.Tensor, k: int) -> torch.Tensor:
+    """The specified choice, sorted: largest first, equal scores in index order, first k."""
+    top = scores.sort(dim=-1, descending=True, stable=True).indices[..., :k]
+    return top.sort(dim=-1).values
+
+
+@pytest.fixture(params=["numpy", "torch"])
+def selection_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CPU selection (numpy partitions) and, on CPU too, the torch one other devices use."""
+    if request.param == "torch":
+        monkeypatch.setattr(v4_compressor, "_on_numpy", lambda x: False)
+
+
+# (entries, k): short rows selected whole-row by threshold (n < 4k); long rows cut to
+# candidates first (n >= 4k), with and without entries left over from the strided groups
+# (16384 = 5 * 3276 + 4 at k 512); k equal to or above the row length.
+@pytest.mark.parametrize(("n", "k"), [(40, 16), (63, 16), (64, 16), (640, 16), (997, 16),
+                                      (16384, 512), (16, 16), (10, 16)])
+def test_indexer_top_k_matches_a_stable_sort(n: int, k: int, selection_backend: None) -> None:
     from model_runtime.models.v4_compressor import _topk_lowest_index_ties
 
-    generator = torch.Generator().manual_seed(7)
-    k = 16
-    scores = torch.randn(3, 5, 40 * k, generator=generator)  # long enough for the prefilter
+    generator = torch.Generator().manual_seed(n + k)
+    scores = torch.randn(7, 3, n, generator=generator)
     scores[0] = scores[0].relu()  # half of all scores tie at zero
     scores[1] = scores[1].round()  # ties at every value
-    scores[2, :, 300:] = float("-inf")  # entries a query cannot see yet
-    scores[2, 0, 10:] = float("-inf")  # fewer visible entries than k
-    # Largest first, equal scores in index order: the first k are the specified choice.
-    expected = scores.sort(dim=-1, descending=True, stable=True).indices[..., :k]
+    scores[2, :, n - n // 3 :] = float("-inf")  # entries a query cannot see yet
+    scores[2, 0, k // 2 :] = float("-inf")  # fewer visible entries than k
+    scores[3] = 0.0  # every head's ReLU zero: the whole row ties
+    scores[4] = scores[4, :, torch.arange(n) // 2 * 2]  # each value twice: ties at any floor
+    scores[5, :, : n // 2] = scores[5, :, n // 2 : 2 * (n // 2)]  # the same, far apart
     picked = _topk_lowest_index_ties(scores, k)
-    assert torch.equal(picked.sort(dim=-1).values, expected.sort(dim=-1).values)
+    assert picked.shape == (7, 3, min(k, n))
+    assert torch.equal(picked.sort(dim=-1).values, _stable_top_k(scores, k))
+
+
+def test_indexer_top_k_of_random_rows_matches_a_stable_sort(selection_backend: None) -> None:
+    from model_runtime.models.v4_compressor import _topk_lowest_index_ties
+
+    generator = torch.Generator().manual_seed(3)
+    for trial in range(60):
+        k = int(torch.randint(1, 24, (1,), generator=generator))
+        n = int(torch.randint(k, 40 * k, (1,), generator=generator))
+        scores = torch.randn(4, n, generator=generator)
+        if trial % 3 == 1:
+            scores = (2 * scores).round().clamp(min=0)  # a few values, many ties
+        elif trial % 3 == 2:  # each row sees a different number of entries
+            visible = torch.randint(0, n + 1, (4, 1), generator=generator)
+            scores = scores.masked_fill(torch.arange(n) >= visible, float("-inf"))
+        picked = _topk_lowest_index_ties(scores, k)
+        assert torch.equal(picked.sort(dim=-1).values, _stable_top_k(scores, k))
