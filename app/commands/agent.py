@@ -13,7 +13,6 @@ success (tests still failing, budget spent), 2 bad input or configuration, 130
 interrupted (resume it with `fathom resume RUN_ID`).
 """
 
-from __future__ import annotations
 
 import os
 import sqlite3
@@ -68,7 +67,7 @@ def _errors() -> Iterator[None]:
         fail(str(error))
 
 
-def load_model(repo: Path, no_model: bool) -> ChatModel | None:
+def load_model(repo: Path, no_model: bool) -> "ChatModel | None":
     """The configured model; None with `--no-model` or backend "none".
 
     Settings come from `FATHOM_*` variables and `fathom.toml` (the repository's, when
@@ -117,7 +116,7 @@ class _Display:
         self.streamed: list[str] = []     # the answer text shown so far
         self._open: Console | LazyConsole | None = None  # the console whose last line is unfinished
 
-    def __call__(self, event: Event) -> None:
+    def __call__(self, event: "Event") -> None:
         """Show one event: a piece of a reply, or a short line."""
         if event.kind == "run_finished" and event.status == "interrupted":
             self._end_line()
@@ -147,7 +146,7 @@ class _Display:
         if done >= total:
             self._end_line()
 
-    def _piece(self, target: Console | LazyConsole, text: str, style: str | None = None) -> None:
+    def _piece(self, target: "Console | LazyConsole", text: str, style: str | None = None) -> None:
         """Write a piece of a reply as it is, continuing the line it belongs to."""
         if self._open is not None and self._open is not target:
             self._end_line()
@@ -170,7 +169,7 @@ class _Display:
             console.print(answer, markup=False, highlight=False, soft_wrap=True)
 
 
-def _approver(yes: bool) -> Approver | None:
+def _approver(yes: bool) -> "Approver | None":
     """Ask on the terminal; None (stop at the approval point) without one."""
     if yes or not sys.stdin.isatty():
         return None
@@ -178,7 +177,7 @@ def _approver(yes: bool) -> Approver | None:
                                          err=True)
 
 
-def _budgets(steps: int, tokens: int, seconds: float) -> Budgets:
+def _budgets(steps: int, tokens: int, seconds: float) -> "Budgets":
     from agents.graphs.base import Budgets
 
     return Budgets(max_steps=steps, max_tokens=tokens, max_seconds=seconds)
@@ -231,7 +230,7 @@ def ask_command(
                       f"run {outcome.run_id}[/]", highlight=False)
 
 
-def _patch_json(outcome: RunOutcome) -> dict[str, Any]:
+def _patch_json(outcome: "RunOutcome") -> dict[str, Any]:
     state, record = outcome.state, outcome.record
     tests = state.get("tests") or state.get("baseline")
     return {
@@ -247,7 +246,7 @@ def _patch_json(outcome: RunOutcome) -> dict[str, Any]:
     }
 
 
-def _report(outcome: RunOutcome, as_json: bool, display: _Display) -> None:
+def _report(outcome: "RunOutcome", as_json: bool, display: "_Display") -> None:
     """Print a run's outcome and exit with its code (`display` showed the run)."""
     if outcome.kind == "ask":
         from agents.graphs.ask import AskResult
@@ -279,8 +278,8 @@ def _report(outcome: RunOutcome, as_json: bool, display: _Display) -> None:
         raise typer.Exit(EXIT_FAILED)
 
 
-def _patch_run(kind: RunKind, repo: Path, inputs: dict[str, Any], yes: bool, as_json: bool,
-               budgets: Budgets, no_model: bool) -> None:
+def _patch_run(kind: "RunKind", repo: Path, inputs: dict[str, Any], yes: bool, as_json: bool,
+               budgets: "Budgets", no_model: bool) -> None:
     from agents.graphs.runner import start_run
 
     with _errors():
@@ -328,7 +327,7 @@ def repair_command(
                _budgets(max_steps, max_tokens, max_seconds), no_model)
 
 
-def _review_json(outcome: RunOutcome) -> dict[str, Any]:
+def _review_json(outcome: "RunOutcome") -> dict[str, Any]:
     state = outcome.state
     return {"run_id": outcome.run_id, "base": state.get("base"), "head": state.get("head"),
             "model": state.get("model", "none"), "findings": state.get("findings", []),

@@ -1,6 +1,5 @@
 """``fathom doctor``: what is installed, which grammars and model assets, GPU or not."""
 
-from __future__ import annotations
 
 import importlib.util
 import platform
