@@ -76,12 +76,12 @@ def test_query_blocking_does_not_change_logits(
         whole = model(ids)
         monkeypatch.setattr(v4_attention, "_BLOCK_BUDGET", 4096)  # a few queries per block
         monkeypatch.setattr(v4_compressor, "_SCORE_BUDGET", 2048)  # and fewer per score chunk
-        chunks = []  # elements of each [rows, heads, N] per-head indexer score chunk
+        chunks = []  # elements of each [rows, heads, cols] per-head indexer score tile
         head_scores = v4_compressor.head_scores
 
-        def recording(q: torch.Tensor, keys_t: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        def recording(q: torch.Tensor, keys_t: torch.Tensor, *rest: torch.Tensor) -> None:
             chunks.append(q.shape[1] * q.shape[2] * keys_t.shape[2])
-            return head_scores(q, keys_t, w)
+            head_scores(q, keys_t, *rest)
 
         monkeypatch.setattr(v4_compressor, "head_scores", recording)
         blocked = model(ids)
