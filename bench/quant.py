@@ -33,6 +33,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.results_file import write_results  # noqa: E402
+
 RESULTS = Path(__file__).parent / "results" / "quant.json"
 GIB = 1 << 30
 MIB = 1 << 20
@@ -273,10 +275,7 @@ def main() -> None:
     }
     for row in comparisons:
         print(json.dumps(row))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp_out = args.out.with_suffix(".json.tmp")
-    tmp_out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-    tmp_out.replace(args.out)
+    write_results(args.out, result)
 
 
 if __name__ == "__main__":

@@ -43,37 +43,33 @@ def _e2m1_to_float(code):
 
 
 @triton.jit
-def _fp8_linear_kernel(
-    x_ptr, w_ptr, s_ptr, y_ptr, M, N, K, stride_xm, stride_wn, stride_sn, stride_ym,
-    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr,
-    SCALE_BLOCK: tl.constexpr, DOT_FP32: tl.constexpr,
-):
-    rm = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)
-    rn = tl.program_id(1) * BLOCK_N + tl.arange(0, BLOCK_N)
-    rk = tl.arange(0, BLOCK_K)
-    acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
-    for k0 in range(0, K, BLOCK_K):
-        kk = k0 + rk
-        x = tl.load(x_ptr + rm[:, None] * stride_xm + kk[None, :],
-                    mask=(rm[:, None] < M) & (kk[None, :] < K), other=0.0)
-        raw = tl.load(w_ptr + rn[:, None] * stride_wn + kk[None, :],
-                      mask=(rn[:, None] < N) & (kk[None, :] < K), other=0)
-        scale = tl.load(s_ptr + (rn // SCALE_BLOCK) * stride_sn + k0 // SCALE_BLOCK,
-                        mask=rn < N, other=0.0)
-        w = raw.to(tl.float8e4nv, bitcast=True).to(tl.float32) * scale[:, None]
-        if DOT_FP32:
-            acc += tl.dot(x.to(tl.float32), tl.trans(w), input_precision="ieee")
-        else:
-            acc += tl.dot(x, tl.trans(w.to(x.dtype)))
-    tl.store(y_ptr + rm[:, None] * stride_ym + rn[None, :], acc.to(y_ptr.dtype.element_ty),
-             mask=(rm[:, None] < M) & (rn[None, :] < N))
+def _fp8_tile(w_ptr, s_ptr, rn, kk, k0, N, K, stride_wn, stride_sn, SCALE_BLOCK: tl.constexpr):
+    """Dequantised ``[BLOCK_N, BLOCK_K]`` FP8 weight tile: e4m3 bytes times the block scale."""
+    raw = tl.load(w_ptr + rn[:, None] * stride_wn + kk[None, :],
+                  mask=(rn[:, None] < N) & (kk[None, :] < K), other=0)
+    scale = tl.load(s_ptr + (rn // SCALE_BLOCK) * stride_sn + k0 // SCALE_BLOCK,
+                    mask=rn < N, other=0.0)
+    return raw.to(tl.float8e4nv, bitcast=True).to(tl.float32) * scale[:, None]
 
 
 @triton.jit
-def _fp4_linear_kernel(
+def _fp4_tile(w_ptr, s_ptr, rn, kk, k0, N, K, stride_wn, stride_sn, SCALE_BLOCK: tl.constexpr):
+    """Dequantised ``[BLOCK_N, BLOCK_K]`` FP4 weight tile: e2m1 codes times their group's
+    ue8m0 scale (``SCALE_BLOCK`` values per scale)."""
+    w_mask = (rn[:, None] < N) & (kk[None, :] < K)
+    # Each byte holds columns 2j (low nibble) and 2j+1 (high): load it once per column.
+    raw = tl.load(w_ptr + rn[:, None] * stride_wn + kk[None, :] // 2, mask=w_mask, other=0)
+    code = (raw.to(tl.int32) >> ((kk[None, :] % 2) * 4)) & 15
+    byte = tl.load(s_ptr + rn[:, None] * stride_sn + kk[None, :] // SCALE_BLOCK, mask=w_mask,
+                   other=127)
+    return _e2m1_to_float(code) * _e8m0_to_float(byte.to(tl.int32))
+
+
+@triton.jit
+def _quant_linear_kernel(
     x_ptr, w_ptr, s_ptr, y_ptr, M, N, K, stride_xm, stride_wn, stride_sn, stride_ym,
     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr,
-    GROUP: tl.constexpr, DOT_FP32: tl.constexpr,
+    FP4: tl.constexpr, SCALE_BLOCK: tl.constexpr, DOT_FP32: tl.constexpr,
 ):
     rm = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)
     rn = tl.program_id(1) * BLOCK_N + tl.arange(0, BLOCK_N)
@@ -83,13 +79,10 @@ def _fp4_linear_kernel(
         kk = k0 + rk
         x = tl.load(x_ptr + rm[:, None] * stride_xm + kk[None, :],
                     mask=(rm[:, None] < M) & (kk[None, :] < K), other=0.0)
-        w_mask = (rn[:, None] < N) & (kk[None, :] < K)
-        # Each byte holds columns 2j (low nibble) and 2j+1 (high): load it once per column.
-        raw = tl.load(w_ptr + rn[:, None] * stride_wn + kk[None, :] // 2, mask=w_mask, other=0)
-        code = (raw.to(tl.int32) >> ((kk[None, :] % 2) * 4)) & 15
-        byte = tl.load(s_ptr + rn[:, None] * stride_sn + kk[None, :] // GROUP, mask=w_mask,
-                       other=127)
-        w = _e2m1_to_float(code) * _e8m0_to_float(byte.to(tl.int32))
+        if FP4:
+            w = _fp4_tile(w_ptr, s_ptr, rn, kk, k0, N, K, stride_wn, stride_sn, SCALE_BLOCK)
+        else:
+            w = _fp8_tile(w_ptr, s_ptr, rn, kk, k0, N, K, stride_wn, stride_sn, SCALE_BLOCK)
         if DOT_FP32:
             acc += tl.dot(x.to(tl.float32), tl.trans(w), input_precision="ieee")
         else:
@@ -98,9 +91,9 @@ def _fp4_linear_kernel(
              mask=(rm[:, None] < M) & (rn[None, :] < N))
 
 
-def _launch(kernel: triton.JITFunction, x: torch.Tensor, weight: torch.Tensor,
-            scale: torch.Tensor, n: int, k: int, dtype: torch.dtype, **block: int) -> torch.Tensor:
-    """Flatten ``x`` to ``[M, K]`` in ``dtype``, run ``kernel`` over the output grid."""
+def _launch(x: torch.Tensor, weight: torch.Tensor, scale: torch.Tensor, n: int, k: int,
+            dtype: torch.dtype, fp4: bool, scale_block: int) -> torch.Tensor:
+    """Flatten ``x`` to ``[M, K]`` in ``dtype``, run the kernel over the output grid."""
     if dtype not in _DTYPES:
         raise ValueError(f"unsupported compute dtype {dtype}")
     x2 = x.reshape(-1, k).to(dtype).contiguous()
@@ -109,9 +102,10 @@ def _launch(kernel: triton.JITFunction, x: torch.Tensor, weight: torch.Tensor,
     block_m = 16 if m <= 16 else 64
     grid = (triton.cdiv(m, block_m), triton.cdiv(n, BLOCK_N))
     dot_fp32 = dtype == torch.float32 or x.device.type != "cuda"
-    kernel[grid](x2, weight, scale, y, m, n, k, x2.stride(0), weight.stride(0), scale.stride(0),
-                 y.stride(0), BLOCK_M=block_m, BLOCK_N=BLOCK_N, BLOCK_K=BLOCK_K,
-                 DOT_FP32=dot_fp32, **block)
+    _quant_linear_kernel[grid](
+        x2, weight, scale, y, m, n, k, x2.stride(0), weight.stride(0), scale.stride(0),
+        y.stride(0), BLOCK_M=block_m, BLOCK_N=BLOCK_N, BLOCK_K=BLOCK_K, FP4=fp4,
+        SCALE_BLOCK=scale_block, DOT_FP32=dot_fp32)
     return y.view(*x.shape[:-1], n)
 
 
@@ -123,8 +117,8 @@ def fp8_linear(
     ``weight``: ``[N, K]`` ``float8_e4m3fn``; ``scale``: ``[ceil(N/128), ceil(K/128)]`` fp32.
     """
     n, k = weight.shape
-    return _launch(_fp8_linear_kernel, x, weight.contiguous().view(torch.uint8),
-                   scale.float().contiguous(), n, k, dtype, SCALE_BLOCK=FP8_BLOCK)
+    return _launch(x, weight.contiguous().view(torch.uint8), scale.float().contiguous(), n, k,
+                   dtype, fp4=False, scale_block=FP8_BLOCK)
 
 
 def fp4_linear(
@@ -135,5 +129,5 @@ def fp4_linear(
     ``packed``: ``[N, K/2]`` uint8; ``scale``: ``[N, K/32]`` uint8 ue8m0 exponents.
     """
     n, k = packed.shape[0], 2 * packed.shape[1]
-    return _launch(_fp4_linear_kernel, x, packed.contiguous(), scale.contiguous(), n, k, dtype,
-                   GROUP=FP4_GROUP)
+    return _launch(x, packed.contiguous(), scale.contiguous(), n, k, dtype, fp4=True,
+                   scale_block=FP4_GROUP)
