@@ -35,8 +35,6 @@ from model_runtime.checkpoint import (
     TensorEntry,
     index_checkpoint,
     map_names,
-    read_header,
-    reference_name,
 )
 from model_runtime.config import DeepseekV4Config, LlamaConfig, load_config
 from model_runtime.models.deepseek_v4 import DeepseekV4ForCausalLM
@@ -59,8 +57,6 @@ __all__ = [
     "index_checkpoint",
     "load_model",
     "map_names",
-    "read_header",
-    "reference_name",
 ]
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}

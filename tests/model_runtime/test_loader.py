@@ -12,8 +12,9 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from model_runtime import load_model
+from model_runtime.checkpoint import reference_name
 from model_runtime.config import parse_config
-from model_runtime.loader import LoadError, reference_name
+from model_runtime.loader import LoadError
 from model_runtime.models.deepseek_v4 import DeepseekV4ForCausalLM
 from model_runtime.models.quant_linear import Fp4Linear, Fp8Linear, QuantLinear
 from model_runtime.quant import (
