@@ -11,9 +11,8 @@ Weight-only quantised linear layers, ``y = x @ W.T`` with ``W`` kept in DeepSeek
 The weight is dequantised a tile of output rows at a time, each tile exactly as
 ``model_runtime.quant`` dequantises a whole matrix (``value * scale`` in fp32, then rounded
 to the compute dtype), so the full dequantised matrix never exists and the result equals
-``x @ dequantise(W).T`` up to the rounding of the matmul's summation order. This layer sits
-below ``model_runtime`` and cannot import its format helpers; the two small decoders here
-are checked against them in the tests.
+``x @ dequantise(W).T`` up to the rounding of the matmul's summation order. The format's
+constants and ue8m0 decoder are defined here, below ``model_runtime.quant``, which uses them.
 """
 
 from __future__ import annotations

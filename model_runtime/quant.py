@@ -16,15 +16,12 @@ from __future__ import annotations
 
 import torch
 
-FP8_BLOCK = 128
-FP4_GROUP = 32
+# The format constants and the ue8m0 decoder live with the kernels that compute on them.
+from kernels.reference import E2M1_VALUES, FP4_GROUP, FP8_BLOCK, e8m0_bytes_to_float
+
 FP8_MAX = 448.0
 FP4_MAX = 6.0
-# e2m1 code -> value; bit 3 is the sign.
-E2M1_VALUES = (
-    0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, -0.0, -0.5, -1.0, -1.5, -2.0, -3.0, -4.0, -6.0,
-)
-_PACKED_DTYPES = (torch.uint8, torch.int8, torch.float4_e2m1fn_x2)
+PACKED_DTYPES = (torch.uint8, torch.int8, torch.float4_e2m1fn_x2)  # FP4 storage dtypes
 
 
 class QuantFormatError(ValueError):
@@ -37,9 +34,7 @@ def e8m0_to_float(scale: torch.Tensor) -> torch.Tensor:
         scale = scale.view(torch.uint8)
     if scale.dtype != torch.uint8:
         raise QuantFormatError(f"ue8m0 scales must be float8_e8m0fnu or uint8, got {scale.dtype}")
-    exponent = scale.to(torch.int32) - 127
-    value = torch.ldexp(torch.ones_like(exponent, dtype=torch.float32), exponent)
-    return torch.where(scale == 255, torch.full_like(value, float("nan")), value)
+    return e8m0_bytes_to_float(scale)
 
 
 def scale_to_float(scale: torch.Tensor) -> torch.Tensor:
@@ -80,7 +75,7 @@ def dequantize_fp8(
 
 def fp4_codes(packed: torch.Tensor) -> torch.Tensor:
     """Unpack ``[out, in/2]`` bytes into ``[out, in]`` e2m1 codes (low nibble first)."""
-    if packed.dtype not in _PACKED_DTYPES:
+    if packed.dtype not in PACKED_DTYPES:
         raise QuantFormatError(f"FP4 weights must be packed bytes, got {packed.dtype}")
     raw = packed.view(torch.uint8)
     low, high = raw & 0x0F, raw >> 4

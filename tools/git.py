@@ -131,16 +131,20 @@ class FileChurn:
     last_changed: int
 
 
+def _start_dir(path: str | Path) -> Path:
+    """The directory to look for a repository from: ``path``, or its parent for a file."""
+    start = Path(path).expanduser().absolute()
+    if not start.exists():
+        raise NotARepositoryError(f"not a git repository: {start} does not exist")
+    return start if start.is_dir() else start.parent
+
+
 def open_repo(path: str | Path) -> git.Repo:
     """Open the git repository containing ``path`` (a directory or file), searching parents.
 
     Raises NotARepositoryError when there is none and GitError for a bare repository.
     """
-    start = Path(path).expanduser().absolute()
-    if not start.exists():
-        raise NotARepositoryError(f"not a git repository: {start} does not exist")
-    if not start.is_dir():
-        start = start.parent
+    start = _start_dir(path)
     try:
         repo = git.Repo(start, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError) as e:
@@ -169,11 +173,7 @@ def repo_root(path: str | Path) -> Path:
 
     Asked of git directly (``rev-parse``), not through gitpython: see ``_plumbing``.
     """
-    start = Path(path).expanduser().absolute()
-    if not start.exists():
-        raise NotARepositoryError(f"not a git repository: {start} does not exist")
-    if not start.is_dir():
-        start = start.parent
+    start = _start_dir(path)
     inside = _plumbing(start, "rev-parse", "--is-inside-work-tree", "--is-bare-repository",
                        "--show-toplevel").decode("utf-8", "surrogateescape").splitlines()
     if inside[:2] != ["true", "false"] or len(inside) < 3:

@@ -17,12 +17,12 @@ import kernels
 from model_runtime.quant import (
     FP4_GROUP,
     FP8_BLOCK,
+    PACKED_DTYPES,
     QuantFormatError,
     float_to_e8m0,
     scale_to_float,
 )
 
-_PACKED_DTYPES = (torch.uint8, torch.int8, torch.float4_e2m1fn_x2)
 _UE8M0_DTYPES = (torch.float8_e8m0fnu, torch.uint8)
 
 
@@ -83,7 +83,7 @@ class Fp4Linear(QuantLinear):
         is lossless for the powers of two DeepSeek uses. Raises :class:`QuantFormatError` for
         a wrong dtype or scale shape, or float scales that are not powers of two.
         """
-        if packed.dtype not in _PACKED_DTYPES or packed.dim() != 2:
+        if packed.dtype not in PACKED_DTYPES or packed.dim() != 2:
             raise QuantFormatError(
                 f"FP4 weights must be 2-D packed bytes, got {packed.dtype} {tuple(packed.shape)}")
         if scale.dtype not in _UE8M0_DTYPES:
