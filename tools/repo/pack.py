@@ -205,7 +205,7 @@ def _layout(
     docs = sorted((p for p in packable if is_doc_or_config(p)), key=_doc_order)
     doc_set = set(docs)
     # Ranked without the recent files, so editing one of them cannot reorder the middle.
-    ranking = rank(conn, RankQuery(), exclude=recent_set | doc_set)
+    ranking = rank(conn, RankQuery(), exclude=recent_set | doc_set, definitions=False)
     ranked = [p for p in ranking.file_order() if p in files]
     unranked = sorted(set(packable) - doc_set - set(ranked))
     for path in docs:
@@ -220,7 +220,8 @@ def _priority(
     conn: sqlite3.Connection, files: dict[str, PackFile], recent: list[str], options: PackOptions
 ) -> list[str]:
     """Who gets the budget first: focus, what the query names, recent work, top docs, rank."""
-    ranking = rank(conn, RankQuery(options.query, options.focus))
+    # Definitions matter only where the query names some.
+    ranking = rank(conn, RankQuery(options.query, options.focus), definitions=bool(options.query))
     named = [d.path for d in ranking.definitions if d.name in ranking.mentioned]
     top_docs = [p for p, f in files.items() if f.section == "docs" and "/" not in p]
     first = [p for p in options.focus if p in files] + named + list(reversed(recent)) + top_docs
@@ -300,9 +301,9 @@ def _upgrade_full(ordered: list[PackFile], segments: Segments, used: int, limit:
 def _upgrade_signatures(ordered: list[PackFile], segments: Segments, used: int,
                         limit: int) -> int:
     """Show listed files by their signatures, in order, while the total stays ≤ limit."""
-    for f in ordered:
-        if f.mode != "omitted" or not f.signature_lines:
-            continue
+    candidates = [f for f in ordered if f.mode == "omitted" and f.signature_lines]
+    segments.counter.prime(segments.signatures(f) for f in candidates)  # one parallel batch
+    for f in candidates:
         cost = segments.counter.of(segments.signatures(f)) - segments.tokens_of(f)
         if used + cost <= limit:
             f.mode = "signatures"
