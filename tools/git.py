@@ -557,16 +557,21 @@ def ls_files(path: str | Path) -> list[str]:
     """Tracked plus untracked-but-not-ignored files, sorted, without files deleted from the
     working tree; conflicted files appear once; nested repositories and submodules (which
     git lists as directories) are left out."""
-    return listed_files(path)[1]
-
-
-def listed_files(path: str | Path) -> tuple[Path, list[str]]:
-    """The root of the working tree containing ``path`` and its ``ls_files``."""
     root = repo_root(path)
-    listed = _plumbing(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
     top = str(root)
-    return root, sorted(p for p in set(_split_z(listed))
-                        if not p.endswith("/") and _is_entry(os.path.join(top, p)))
+    return sorted(p for p in set(listed_paths(root)) if _is_entry(os.path.join(top, p)))
+
+
+def listed_paths(path: str | Path) -> list[str]:
+    """What ``git ls-files`` lists under the directory ``path``, relative to it, as it
+    comes: unsorted, possibly with files deleted from the working tree, duplicates of
+    conflicted files, and nested repositories or submodules (paths of directories).
+
+    One git process and no stat: for a caller that stats every path anyway.
+    """
+    listed = _plumbing(Path(path), "ls-files", "-z", "--cached", "--others",
+                       "--exclude-standard")
+    return [p.rstrip("/") for p in _split_z(listed)]
 
 
 def _is_entry(path: str) -> bool:

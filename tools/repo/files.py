@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tools.git import GitError, listed_files
+from tools.git import GitError, listed_paths
 from tools.repo.languages import language_for_path
 
 if TYPE_CHECKING:
@@ -171,15 +171,11 @@ def decode_text(data: bytes) -> tuple[str, int]:
 
 
 def _git_listing(root: Path) -> list[str] | None:
-    """Tracked and untracked-not-ignored files under ``root``, or None outside git."""
+    """Tracked and untracked-not-ignored paths under ``root``, or None outside git."""
     try:
-        top, listed = listed_files(root)
+        return listed_paths(root)
     except GitError:
         return None
-    if top == root:
-        return listed
-    prefix = root.relative_to(top).as_posix() + "/"
-    return [p[len(prefix):] for p in listed if p.startswith(prefix)]
 
 
 def _gitignore_spec(lines: tuple[str, ...] | list[str]) -> pathspec.GitIgnoreSpec:

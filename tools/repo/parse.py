@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from tree_sitter import Language, Node, Parser, Query, QueryCursor, QueryError
-from tree_sitter_language_pack import get_language
 
+from tools.repo.grammars import load_language
 from tools.repo.languages import TAGGED_LANGUAGES
 
 QUERY_DIR = Path(__file__).parent / "queries"
@@ -361,7 +361,7 @@ def _grammar(language: str) -> _Grammar:
 
 
 def _load_grammar(language: str) -> _Grammar:
-    lang = get_language(language)
+    lang = load_language(language)
     text = query_text(language)
     try:
         query = Query(lang, text)
