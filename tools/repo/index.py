@@ -10,13 +10,15 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from tools.repo.extract import ExtractedFile, extract_all
 from tools.repo.files import VENDORED, Discovery, FileOptions, RepoFile, discover
-from tools.repo.fulltext import FullTextIndex, SearchIndexError, SpanDoc
+from tools.repo.fulltext import FullTextIndex, SearchIndexError, SpanDoc, SpanWriter
+from tools.repo.search_queue import QueuedWriter, apply_queue, has_queued
 from tools.repo.store import (
     BLOB_TABLES,
     STATE_DIR,
@@ -31,6 +33,9 @@ from tools.repo.store import (
 # A file modified this recently may change again within the same mtime tick: do not
 # trust its stat signature next time (git's "racy" rule).
 RACY_NS = 2_000_000_000
+# An update of an existing index changing fewer bytes than this queues its search-index
+# changes for the next search (tools.repo.search_queue); a larger one writes them now.
+QUEUE_MAX_BYTES = 1_000_000
 
 ProgressFn = Callable[[int, int], None]
 
@@ -89,8 +94,37 @@ class RepoIndex:
         return connect(path, readonly=True)
 
     def fulltext(self) -> FullTextIndex:
-        """The full-text (BM25) index of the repository."""
-        return FullTextIndex(search_path(self.root))
+        """The full-text (BM25) index of the repository, with queued changes applied."""
+        fulltext = FullTextIndex(search_path(self.root))
+        if self._has_queued():
+            with writer_lock(self.root):
+                conn = connect(db_path(self.root))
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    try:
+                        with fulltext.writer() as writer:
+                            apply_queue(conn, writer)
+                        conn.execute("COMMIT")
+                    except BaseException:
+                        conn.execute("ROLLBACK")
+                        raise
+                finally:
+                    conn.close()
+        return fulltext
+
+    def _has_queued(self) -> bool:
+        """Whether search-index changes wait (False for an index that does not exist yet,
+        or one of another schema, which the next update rebuilds)."""
+        path = db_path(self.root)
+        if not path.exists():
+            return False
+        conn = connect(path, readonly=True)
+        try:
+            return has_queued(conn)
+        except sqlite3.DatabaseError:
+            return False
+        finally:
+            conn.close()
 
     def _update(self, conn: sqlite3.Connection, progress: ProgressFn | None) -> int:
         """Run one update in ``conn``; return how many files were parsed."""
@@ -102,10 +136,11 @@ class RepoIndex:
         listing = discover(self.root, self.options, known)
         changed = [f for f in listing.files if existing.get(f.path) != (f.size, f.mtime_ns)]
         shas = {sha for (sha,) in conn.execute("SELECT sha FROM blobs")}
+        queue = bool(shas) and sum(f.size for f in changed) < QUEUE_MAX_BYTES
         extracted: list[ExtractedFile] = []
         conn.execute("BEGIN IMMEDIATE")
         try:
-            with self.fulltext().writer() as search_writer:
+            with self._search_writer(conn, queue) as search_writer:
                 # Store each chunk while the workers extract the next.
                 for part in extract_all(self.root, changed, shas, self.options, progress):
                     docs = _write_blobs(conn, part)
@@ -122,6 +157,21 @@ class RepoIndex:
             conn.execute("ROLLBACK")
             raise
         return sum(1 for e in extracted if e.blob is not None)
+
+    @contextmanager
+    def _search_writer(
+        self, conn: sqlite3.Connection, queue: bool
+    ) -> Iterator[SpanWriter | QueuedWriter]:
+        """Where an update sends its search-index changes: the queue, or tantivy directly
+        (after replaying what an earlier update queued). The search index is opened either
+        way, so a damaged one is found (and rebuilt) by the update."""
+        fulltext = FullTextIndex(search_path(self.root))
+        if queue:
+            yield QueuedWriter(conn)
+            return
+        with fulltext.writer() as writer:
+            apply_queue(conn, writer)
+            yield writer
 
 
 def _write_blobs(conn: sqlite3.Connection, extracted: list[ExtractedFile]) -> list[SpanDoc]:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-SCHEMA_VERSION = 4  # also covers the search index's schema
+SCHEMA_VERSION = 5  # also covers the search index's schema
 STATE_DIR = ".fathom"
 DB_NAME = "index.sqlite"
 SEARCH_DIR = "search"
@@ -43,6 +43,11 @@ CREATE TABLE spans(
     blob_id INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, name TEXT,
     PRIMARY KEY(blob_id, start)) WITHOUT ROWID;
 CREATE TABLE token_counts(key TEXT PRIMARY KEY, tokens INTEGER NOT NULL) WITHOUT ROWID;
+-- Search-index changes not yet applied (tools.repo.search_queue): a row without start
+-- deletes every document of sha; a row with one adds that span document.
+CREATE TABLE search_queue(
+    seq INTEGER PRIMARY KEY, sha TEXT NOT NULL, start INTEGER, end INTEGER, body TEXT,
+    grams TEXT, defines TEXT);
 """
 BLOB_TABLES = ("defs", "refs", "spans")
 
