@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from tools.repo.files import FileOptions, RepoFile, content_skip_reason, decode_text
-from tools.repo.fulltext import camel_words
+from tools.repo.fulltext import camel_words, is_camel
 from tools.repo.grams import gram_key, identifier_grams, word_grams, words
 from tools.repo.languages import TAGGED_LANGUAGES
 from tools.repo.parse import Definition, parse_source
@@ -45,8 +45,8 @@ class BlobData:
     references: list[tuple[str, int]] = field(default_factory=list)  # (name, count)
     spans: list[Span] = field(default_factory=list)
     span_texts: list[str] = field(default_factory=list)  # parallel to spans
-    span_grams: list[list[str]] = field(default_factory=list)  # lookup keys, parallel to spans
-    span_defines: list[list[str]] = field(default_factory=list)  # keys of names defined there
+    span_grams: list[str] = field(default_factory=list)  # lookup keys, space-separated, per span
+    span_defines: list[str] = field(default_factory=list)  # keys of names defined there
 
 
 @dataclass(slots=True)
@@ -117,19 +117,16 @@ def _span_texts(
     """Each span's text, followed by the words of the CamelCase identifiers it holds."""
     starts = [s.start for s in blob.spans]
     camel: list[set[str]] = [set() for _ in starts]
-    for name, line in {(d.name, d.line) for d in blob.definitions} | set(references):
-        if _is_camel(name):
+    pairs = {(d.name, d.line) for d in blob.definitions} | set(references)
+    camel_names = {name for name in {name for name, _ in pairs} if is_camel(name)}
+    for name, line in pairs:
+        if name in camel_names:
             camel[bisect_right(starts, line) - 1].add(name)
     return [
         "\n".join(lines[s.start - 1 : s.end])
         + ("\n" + camel_words(" ".join(sorted(names))) if names else "")
         for s, names in zip(blob.spans, camel, strict=True)
     ]
-
-
-def _is_camel(name: str) -> bool:
-    """Whether a name changes case inside a word (``CartView``, ``HTTPServer``)."""
-    return camel_words(name) != name
 
 
 def _span_grams(
@@ -148,7 +145,7 @@ def _span_grams(
             keys[bisect_right(starts, line) - 1].update(_identifier_keys(name))
     for literal, line in literals:
         keys[bisect_right(starts, line) - 1].update(_phrase_keys(literal))
-    return [sorted(k) for k in keys]
+    return [" ".join(sorted(k)) for k in keys]
 
 
 def _span_defines(blob: BlobData) -> list[list[str]]:
@@ -157,7 +154,7 @@ def _span_defines(blob: BlobData) -> list[list[str]]:
     keys: list[set[str]] = [set() for _ in starts]
     for d in blob.definitions:
         keys[bisect_right(starts, d.line) - 1].update(_identifier_keys(d.name))
-    return [sorted(k) for k in keys]
+    return [" ".join(sorted(k)) for k in keys]
 
 
 @lru_cache(maxsize=1 << 16)

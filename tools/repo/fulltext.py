@@ -7,8 +7,9 @@ Each span is one document: its text (``body``: words split at punctuation and
 underscores, lower-cased and stemmed by tantivy's ``en_stem``; the extractor appends the
 words of the span's CamelCase identifiers, so ``ConnectionPool`` is also found as
 "connection pool"),
-the hashed grams of its identifiers and string literals (``grams``, exact terms: the
-inverted index maps each 64-bit key to the spans holding it), and the grams of the names
+the hashed grams of its identifiers and string literals (``grams``: 64-bit keys as
+space-separated hex words, each an exact term; the inverted index maps a key to the spans
+holding it), and the grams of the names
 it defines (``defines``), which weigh more: a name is best answered by its definition.
 Documents are keyed by blob sha: a renamed file keeps its documents.
 """
@@ -39,6 +40,12 @@ def camel_words(text: str) -> str:
     return _CAMEL.sub(" ", text)
 
 
+def is_camel(name: str) -> bool:
+    """Whether a name changes case inside a word (``CartView``, ``HTTPServer``): whether
+    ``camel_words`` would split it."""
+    return _CAMEL.search(name) is not None
+
+
 def _query_analyzer() -> tantivy.TextAnalyzer:
     """The same analysis as ``en_stem``, to turn a query into the index's terms."""
     return (
@@ -58,8 +65,8 @@ class SpanDoc:
     start: int
     end: int
     text: str
-    grams: list[str]
-    defines: list[str]
+    grams: str  # lookup keys of its identifiers and literals, space-separated
+    defines: str  # lookup keys of the names it defines, space-separated
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,8 +130,10 @@ def _schema() -> tantivy.Schema:
     builder.add_integer_field("start", stored=True)
     builder.add_integer_field("end", stored=True)
     builder.add_text_field("body", stored=False, tokenizer_name=TOKENIZER, index_option="freq")
-    builder.add_text_field("grams", stored=False, tokenizer_name="raw", index_option="basic")
-    builder.add_text_field("defines", stored=False, tokenizer_name="raw", index_option="basic")
+    builder.add_text_field("grams", stored=False, tokenizer_name="whitespace",
+                           index_option="basic")
+    builder.add_text_field("defines", stored=False, tokenizer_name="whitespace",
+                           index_option="basic")
     return builder.build()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 
 _WORD_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 _TOKEN_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+")
@@ -26,6 +27,7 @@ def words(text: str) -> list[str]:
     return [w.lower() for token in _TOKEN_RE.findall(text) for w in _WORD_RE.findall(token)]
 
 
+@lru_cache(maxsize=1 << 17)  # grams repeat across a repository's literals and names
 def gram_key(gram: str) -> str:
     """The 64-bit hash of a normalised gram, as 16 hex digits."""
     return hashlib.blake2b(gram.encode(), digest_size=8).hexdigest()

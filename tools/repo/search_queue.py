@@ -33,8 +33,7 @@ class QueuedWriter:
         self._conn.executemany(
             "INSERT INTO search_queue(sha, start, end, body, grams, defines) "
             "VALUES (?,?,?,?,?,?)",
-            [(d.sha, d.start, d.end, d.text, " ".join(d.grams), " ".join(d.defines))
-             for d in docs],
+            [(d.sha, d.start, d.end, d.text, d.grams, d.defines) for d in docs],
         )
 
     def delete(self, shas: Iterable[str]) -> None:
@@ -62,7 +61,7 @@ def apply_queue(conn: sqlite3.Connection, writer: SpanWriter) -> int:
         if start is None:
             writer.delete([sha])
         else:
-            writer.add([SpanDoc(sha, start, end, body, grams.split(), defines.split())])
+            writer.add([SpanDoc(sha, start, end, body, grams, defines)])
     if rows:
         conn.execute("DELETE FROM search_queue WHERE seq <= ?", (rows[-1][0],))
     return len(rows)

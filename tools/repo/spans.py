@@ -10,15 +10,14 @@ and cover every line, so any line of a file belongs to exactly one span.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 MAX_DEF_LINES = 60
 MAX_WINDOW_LINES = 40
 MIN_WINDOW_LINES = 5
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
+class Span(NamedTuple):
     """Lines ``start``..``end`` (1-based, inclusive); ``name`` is the definition it holds."""
 
     start: int
