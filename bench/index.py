@@ -6,7 +6,8 @@ of 1k and 64k tokens, 1M-token pack (twice, to check the bytes are identical).  
 aider-chat is installed in its own venv (AIDER_PYTHON, default /tmp/aider-venv), its
 RepoMap is timed on the same tree in the same run and the ratios are printed.
 Cold runs (COLD_RUNS, ours and aider's 1k map) and updates in a new process
-(UPDATE_RUNS) are repeated and their medians reported.  The
+(UPDATE_RUNS) are repeated and their medians reported; a search right after the updates
+(it applies their queued search-index changes) and plain searches are timed too.  The
 project's bytecode is compiled first, as a regular install does, so an environment with
 PYTHONDONTWRITEBYTECODE does not recompile Fathom's modules in every measured process.
 The tree-sitter floor (parse alone, parse plus one tags-query pass, in CPU seconds) shows
@@ -40,6 +41,7 @@ AIDER_PYTHON = Path(os.environ.get("AIDER_PYTHON", "/tmp/aider-venv/bin/python")
 EDITED = "lib/sqlalchemy/orm/session.py"
 UPDATE_RUNS = 5
 COLD_RUNS = 3  # cold index and aider's cold 1k map: medians (a shared machine is noisy)
+SEARCH_QUERY = "flush the pending changes of a session"
 PROJECT = Path(__file__).resolve().parents[1]
 
 
@@ -94,6 +96,11 @@ def measure_fathom(root: Path) -> dict[str, object]:
     results["one_file_update_s"] = statistics.median(updates)
     results["one_file_update_all_s"] = updates
     results["one_file_parsed"] = max(parsed)
+    # A search applies what updates queued for the search index (tools.repo.search_queue):
+    # the first one after edits pays that tantivy commit.
+    search = ("search", SEARCH_QUERY, "--repo", str(root), "--json")
+    results["search_after_edits_s"] = fathom(*search)[0]
+    results["search_s"] = statistics.median(fathom(*search)[0] for _ in range(UPDATE_RUNS))
     results.update(measure_in_process(root))
     for tokens in (1024, 65536):
         seconds, stdout = fathom("map", "--repo", str(root), "--tokens", str(tokens), "--json")

@@ -37,10 +37,14 @@ class QueuedWriter:
         )
 
     def delete(self, shas: Iterable[str]) -> None:
-        """Queue the deletion of every document of these blobs."""
-        self._conn.executemany(
-            "INSERT INTO search_queue(sha) VALUES (?)", [(sha,) for sha in sorted(set(shas))]
-        )
+        """Queue the deletion of every document of these blobs.
+
+        What the queue already holds for them is dropped first: a file edited a hundred
+        times between two searches leaves the documents of its last version only.
+        """
+        rows = [(sha,) for sha in sorted(set(shas))]
+        self._conn.executemany("DELETE FROM search_queue WHERE sha = ?", rows)
+        self._conn.executemany("INSERT INTO search_queue(sha) VALUES (?)", rows)
 
 
 def has_queued(conn: sqlite3.Connection) -> bool:

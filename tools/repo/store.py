@@ -48,6 +48,7 @@ CREATE TABLE token_counts(key TEXT PRIMARY KEY, tokens INTEGER NOT NULL) WITHOUT
 CREATE TABLE search_queue(
     seq INTEGER PRIMARY KEY, sha TEXT NOT NULL, start INTEGER, end INTEGER, body TEXT,
     grams TEXT, defines TEXT);
+CREATE INDEX search_queue_sha ON search_queue(sha);
 """
 BLOB_TABLES = ("defs", "refs", "spans")
 

@@ -92,3 +92,22 @@ def test_a_large_update_replays_the_queue_before_its_own_changes(
     index.update()
     assert _queued(shop_repo) == 0
     assert any(p == "shop/checkout.py" for p, _, _ in _hits(index, "depot ships orders"))
+
+
+def test_repeated_edits_keep_only_the_last_version_queued(shop_repo: Path) -> None:
+    index = RepoIndex(shop_repo)
+    index.update()
+    models = shop_repo / "shop" / "models.py"
+    for n in range(3):
+        models.write_text(models.read_text() + f"\n\ndef wrap_{n}(cart):\n    return {n}\n")
+        index.update()
+    with sqlite3.connect(db_path(shop_repo)) as conn:
+        (sha,) = conn.execute(
+            "SELECT b.sha FROM files f JOIN blobs b ON b.id = f.blob_id WHERE f.path = ?",
+            ("shop/models.py",),
+        ).fetchone()
+        added = conn.execute(
+            "SELECT DISTINCT sha FROM search_queue WHERE start IS NOT NULL"
+        ).fetchall()
+    assert added == [(sha,)]
+    assert [p for p, _, _ in _hits(index, "wrap_2")][:1] == ["shop/models.py"]
