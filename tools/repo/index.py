@@ -2,7 +2,9 @@
 
 An update lists the files, re-reads only those whose stat signature changed, re-parses
 only content (git blob sha) the index has not seen, and writes everything in one
-transaction, together with the full-text index.  A rename or a revert costs no parse.
+transaction: the full-text index is written with it when the update is large (a cold
+index), or its changes are queued in that transaction for the next search when it is
+small (an edit; see ``tools.repo.search_queue``).  A rename or a revert costs no parse.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 from tools.repo.extract import ExtractedFile, extract_all
 from tools.repo.files import VENDORED, Discovery, FileOptions, RepoFile, discover
 from tools.repo.fulltext import FullTextIndex, SearchIndexError, SpanDoc, SpanWriter
-from tools.repo.search_queue import QueuedWriter, apply_queue, has_queued
+from tools.repo.search_queue import QueuedWriter, apply_pending, apply_queue
 from tools.repo.store import (
     BLOB_TABLES,
     STATE_DIR,
@@ -27,6 +29,7 @@ from tools.repo.store import (
     open_for_write,
     remove_state,
     search_path,
+    transaction,
     writer_lock,
 )
 
@@ -96,35 +99,8 @@ class RepoIndex:
     def fulltext(self) -> FullTextIndex:
         """The full-text (BM25) index of the repository, with queued changes applied."""
         fulltext = FullTextIndex(search_path(self.root))
-        if self._has_queued():
-            with writer_lock(self.root):
-                conn = connect(db_path(self.root))
-                try:
-                    conn.execute("BEGIN IMMEDIATE")
-                    try:
-                        with fulltext.writer() as writer:
-                            apply_queue(conn, writer)
-                        conn.execute("COMMIT")
-                    except BaseException:
-                        conn.execute("ROLLBACK")
-                        raise
-                finally:
-                    conn.close()
+        apply_pending(self.root, fulltext)
         return fulltext
-
-    def _has_queued(self) -> bool:
-        """Whether search-index changes wait (False for an index that does not exist yet,
-        or one of another schema, which the next update rebuilds)."""
-        path = db_path(self.root)
-        if not path.exists():
-            return False
-        conn = connect(path, readonly=True)
-        try:
-            return has_queued(conn)
-        except sqlite3.DatabaseError:
-            return False
-        finally:
-            conn.close()
 
     def _update(self, conn: sqlite3.Connection, progress: ProgressFn | None) -> int:
         """Run one update in ``conn``; return how many files were parsed."""
@@ -138,24 +114,16 @@ class RepoIndex:
         shas = {sha for (sha,) in conn.execute("SELECT sha FROM blobs")}
         queue = bool(shas) and sum(f.size for f in changed) < QUEUE_MAX_BYTES
         extracted: list[ExtractedFile] = []
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            with self._search_writer(conn, queue) as search_writer:
-                # Store each chunk while the workers extract the next.
-                for part in extract_all(self.root, changed, shas, self.options, progress):
-                    docs = _write_blobs(conn, part)
-                    search_writer.delete({doc.sha for doc in docs})
-                    search_writer.add(docs)
-                    extracted += part
-                _write_files(conn, listing, extracted, existing)
-                search_writer.delete(_collect_garbage(conn))
-                conn.execute(
-                    "INSERT OR REPLACE INTO meta VALUES ('options', ?)", (repr(self.options),)
-                )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+        with transaction(conn), self._search_writer(conn, queue) as search_writer:
+            # Store each chunk while the workers extract the next.
+            for part in extract_all(self.root, changed, shas, self.options, progress):
+                docs = _write_blobs(conn, part)
+                search_writer.delete({doc.sha for doc in docs})
+                search_writer.add(docs)
+                extracted += part
+            _write_files(conn, listing, extracted, existing)
+            search_writer.delete(_collect_garbage(conn))
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('options', ?)", (repr(self.options),))
         return sum(1 for e in extracted if e.blob is not None)
 
     @contextmanager

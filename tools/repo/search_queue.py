@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
+from pathlib import Path
 
-from tools.repo.fulltext import SpanDoc, SpanWriter
+from tools.repo.fulltext import FullTextIndex, SpanDoc, SpanWriter
+from tools.repo.store import connect, db_path, transaction, writer_lock
 
 
 class QueuedWriter:
@@ -47,9 +49,33 @@ class QueuedWriter:
         self._conn.executemany("INSERT INTO search_queue(sha) VALUES (?)", rows)
 
 
-def has_queued(conn: sqlite3.Connection) -> bool:
-    """Whether changes wait to be applied to the search index."""
-    return conn.execute("SELECT 1 FROM search_queue LIMIT 1").fetchone() is not None
+def apply_pending(root: Path, fulltext: FullTextIndex) -> None:
+    """Apply what updates of ``root``'s index queued to ``fulltext``, if anything, in one
+    tantivy commit (taking the index's writer lock while it does)."""
+    if not _has_queued(root):
+        return
+    with writer_lock(root):
+        conn = connect(db_path(root))
+        try:
+            with transaction(conn), fulltext.writer() as writer:
+                apply_queue(conn, writer)
+        finally:
+            conn.close()
+
+
+def _has_queued(root: Path) -> bool:
+    """Whether changes wait (False for an index that does not exist yet, or one of another
+    schema, which the next update rebuilds)."""
+    path = db_path(root)
+    if not path.exists():
+        return False
+    conn = connect(path, readonly=True)
+    try:
+        return conn.execute("SELECT 1 FROM search_queue LIMIT 1").fetchone() is not None
+    except sqlite3.DatabaseError:
+        return False
+    finally:
+        conn.close()
 
 
 def apply_queue(conn: sqlite3.Connection, writer: SpanWriter) -> int:

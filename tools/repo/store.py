@@ -137,6 +137,19 @@ def remove_state(root: Path) -> None:
 
 
 @contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction (``BEGIN IMMEDIATE``): committed at the end of the block,
+    rolled back if anything in it raises."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+@contextmanager
 def writer_lock(root: Path) -> Iterator[None]:
     """Hold the single-writer lock of ``root``'s index (blocks while another writer runs)."""
     lock_path = state_dir(root) / "index.lock"
