@@ -206,7 +206,7 @@ def store_floor(root: Path) -> dict[str, float]:
                 in zip(b.spans, b.span_texts, b.span_grams, b.span_defines, strict=True)]
         with FullTextIndex(search_path(Path(scratch))).writer() as writer:
             started = time.process_time()  # counts tantivy's indexing threads too
-            native = writer._open()
+            native = writer._open()  # tantivy's own writer: the documents exist already
             for doc in docs:
                 native.add_document(doc)
         search = time.process_time() - started
