@@ -137,6 +137,11 @@ def _schema() -> tantivy.Schema:
     return builder.build()
 
 
+def search_index_exists(path: Path) -> bool:
+    """Whether a tantivy index has been created at ``path`` (it holds a ``meta.json``)."""
+    return (path / "meta.json").is_file()
+
+
 class FullTextIndex:
     """The tantivy index in one directory."""
 

@@ -19,7 +19,13 @@ from pathlib import Path
 
 from tools.repo.extract import ExtractedFile, extract_all
 from tools.repo.files import VENDORED, Discovery, FileOptions, RepoFile, discover
-from tools.repo.fulltext import FullTextIndex, SearchIndexError, SpanDoc, SpanWriter
+from tools.repo.fulltext import (
+    FullTextIndex,
+    SearchIndexError,
+    SpanDoc,
+    SpanWriter,
+    search_index_exists,
+)
 from tools.repo.search_queue import QueuedWriter, apply_pending, apply_queue
 from tools.repo.store import (
     BLOB_TABLES,
@@ -112,6 +118,8 @@ class RepoIndex:
         listing = discover(self.root, self.options, known)
         changed = [f for f in listing.files if existing.get(f.path) != (f.size, f.mtime_ns)]
         shas = {sha for (sha,) in conn.execute("SELECT sha FROM blobs")}
+        if shas and not search_index_exists(search_path(self.root)):
+            raise SearchIndexError(f"{search_path(self.root)}: missing, yet files are indexed")
         queue = bool(shas) and sum(f.size for f in changed) < QUEUE_MAX_BYTES
         extracted: list[ExtractedFile] = []
         with transaction(conn), self._search_writer(conn, queue) as search_writer:

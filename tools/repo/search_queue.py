@@ -5,8 +5,9 @@ costs 30–60 ms (a new segment, deletions applied to every segment, fsyncs): th
 part of re-indexing an edited file. So an update of an index that already exists queues
 its search-index changes in the same SQLite transaction as its rows — nothing is lost or
 half-applied if it stops — and the next search applies the whole queue in one tantivy
-commit (``apply_pending``, which ``RepoIndex.fulltext`` calls). An edit-and-test loop that re-indexes after every edit
-pays one commit per search, not one per edit, and a search never sees a stale index.
+commit (``apply_pending``, which ``RepoIndex.fulltext`` calls). An edit-and-test loop
+that re-indexes after every edit pays one commit per search, not one per edit, and a
+search never sees a stale index.
 
 Replaying a queue twice (a stop between the tantivy commit and the queue's removal)
 gives the same documents: every addition of a blob's spans is queued after a deletion

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import git
 
 from tools.repo.find import find_definitions
 from tools.repo.index import RepoIndex
+from tools.repo.search import search
 from tools.repo.store import SCHEMA_VERSION, db_path
 
 
@@ -167,3 +169,15 @@ def test_damaged_search_index_is_rebuilt(shop_repo: Path) -> None:
     stats = index.update()
     assert "unusable index" in stats.warnings[0]
     assert stats.parsed == 9
+
+
+def test_missing_search_index_is_rebuilt(shop_repo: Path) -> None:
+    index = RepoIndex(shop_repo)
+    index.update()
+    shutil.rmtree(shop_repo / ".fathom" / "search")
+    stats = index.update()
+    assert "missing" in stats.warnings[0]
+    assert stats.parsed == 9
+    with index.connect() as conn:
+        hits = search(conn, index.fulltext(), "Which depot ships the orders?", 1)
+    assert hits[0].path == "shop/checkout.py"
