@@ -118,7 +118,8 @@ def _span_texts(
     starts = [s.start for s in blob.spans]
     camel: list[set[str]] = [set() for _ in starts]
     pairs = {(d.name, d.line) for d in blob.definitions} | set(references)
-    camel_names = {name for name in {name for name, _ in pairs} if is_camel(name)}
+    names = {name for name, _ in pairs}
+    camel_names = {name for name in names if is_camel(name)}
     for name, line in pairs:
         if name in camel_names:
             camel[bisect_right(starts, line) - 1].add(name)
@@ -131,7 +132,7 @@ def _span_texts(
 
 def _span_grams(
     blob: BlobData, references: list[tuple[str, int]], literals: list[tuple[str, int]]
-) -> list[list[str]]:
+) -> list[str]:
     """Lookup keys of identifier and literal grams, per span.
 
     A one-word reference (``session``, ``value``) adds nothing BM25 does not already
@@ -148,7 +149,7 @@ def _span_grams(
     return [" ".join(sorted(k)) for k in keys]
 
 
-def _span_defines(blob: BlobData) -> list[list[str]]:
+def _span_defines(blob: BlobData) -> list[str]:
     """Lookup keys of the names defined in each span."""
     starts = [s.start for s in blob.spans]
     keys: list[set[str]] = [set() for _ in starts]
