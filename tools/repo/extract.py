@@ -133,7 +133,7 @@ def _span_texts(
 def _span_grams(
     blob: BlobData, references: list[tuple[str, int]], literals: list[tuple[str, int]]
 ) -> list[str]:
-    """Lookup keys of identifier and literal grams, per span.
+    """Lookup keys of identifier and literal grams, per span, space-separated.
 
     A one-word reference (``session``, ``value``) adds nothing BM25 does not already
     know from the span's text, so only references of several words are kept; the
@@ -150,7 +150,7 @@ def _span_grams(
 
 
 def _span_defines(blob: BlobData) -> list[str]:
-    """Lookup keys of the names defined in each span."""
+    """Lookup keys of the names defined in each span, space-separated."""
     starts = [s.start for s in blob.spans]
     keys: list[set[str]] = [set() for _ in starts]
     for d in blob.definitions:
