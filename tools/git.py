@@ -31,7 +31,8 @@ def _lazy(name: str) -> ModuleType:
     """``name`` imported on first attribute access (stdlib ``importlib.util.LazyLoader``).
 
     gitpython and unidiff cost ~60 ms of import; ``fathom index``, whose whole run after a
-    one-file edit is ~0.1 s, lists files with plain git (``ls_files``) and never needs them.
+    one-file edit is ~0.1 s, lists files with plain git (``listed_paths``) and never needs
+    them.
     """
     if name in sys.modules:
         return sys.modules[name]

@@ -13,7 +13,6 @@ success (tests still failing, budget spent), 2 bad input or configuration, 130
 interrupted (resume it with `fathom resume RUN_ID`).
 """
 
-
 import os
 import sqlite3
 import sys

@@ -1,6 +1,5 @@
 """``fathom doctor``: what is installed, which grammars and model assets, GPU or not."""
 
-
 import importlib.util
 import platform
 from pathlib import Path

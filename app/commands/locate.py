@@ -1,6 +1,5 @@
 """``fathom locate``: rank the functions the failing tests point at (no model involved)."""
 
-
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated

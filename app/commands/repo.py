@@ -4,7 +4,6 @@ Each command imports the engine modules it needs when it runs, so `fathom index`
 not pay for loading scipy (ranking) at start-up.
 """
 
-
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager

@@ -1,6 +1,5 @@
 """``fathom tui``: the terminal UI, or a headless answer where there is no terminal."""
 
-
 import sys
 from pathlib import Path
 from typing import Annotated

@@ -9,8 +9,8 @@ words of the span's CamelCase identifiers, so ``ConnectionPool`` is also found a
 "connection pool"),
 the hashed grams of its identifiers and string literals (``grams``: 64-bit keys as
 space-separated hex words, each an exact term; the inverted index maps a key to the spans
-holding it), and the grams of the names
-it defines (``defines``), which weigh more: a name is best answered by its definition.
+holding it), and the grams of the names it defines (``defines``), which weigh more: a
+name is best answered by its definition.
 Documents are keyed by blob sha: a renamed file keeps its documents.
 """
 
@@ -137,16 +137,14 @@ def _schema() -> tantivy.Schema:
     return builder.build()
 
 
-def search_index_exists(path: Path) -> bool:
-    """Whether a tantivy index has been created at ``path`` (it holds a ``meta.json``)."""
-    return (path / "meta.json").is_file()
-
-
 class FullTextIndex:
     """The tantivy index in one directory."""
 
-    def __init__(self, path: Path) -> None:
-        """Open (creating if needed) the index at ``path``."""
+    def __init__(self, path: Path, create: bool = True) -> None:
+        """Open the index at ``path``, creating it if needed and ``create`` is true;
+        SearchIndexError when it cannot be opened (damaged, or missing without ``create``)."""
+        if not create and not (path / "meta.json").is_file():
+            raise SearchIndexError(f"{path}: missing")
         path.mkdir(parents=True, exist_ok=True)
         self._schema = _schema()
         try:

@@ -19,13 +19,7 @@ from pathlib import Path
 
 from tools.repo.extract import ExtractedFile, extract_all
 from tools.repo.files import VENDORED, Discovery, FileOptions, RepoFile, discover
-from tools.repo.fulltext import (
-    FullTextIndex,
-    SearchIndexError,
-    SpanDoc,
-    SpanWriter,
-    search_index_exists,
-)
+from tools.repo.fulltext import FullTextIndex, SearchIndexError, SpanDoc, SpanWriter
 from tools.repo.search_queue import QueuedWriter, apply_pending, apply_queue
 from tools.repo.store import (
     BLOB_TABLES,
@@ -118,11 +112,9 @@ class RepoIndex:
         listing = discover(self.root, self.options, known)
         changed = [f for f in listing.files if existing.get(f.path) != (f.size, f.mtime_ns)]
         shas = {sha for (sha,) in conn.execute("SELECT sha FROM blobs")}
-        if shas and not search_index_exists(search_path(self.root)):
-            raise SearchIndexError(f"{search_path(self.root)}: missing, yet files are indexed")
         queue = bool(shas) and sum(f.size for f in changed) < QUEUE_MAX_BYTES
         extracted: list[ExtractedFile] = []
-        with transaction(conn), self._search_writer(conn, queue) as search_writer:
+        with transaction(conn), self._search_writer(conn, bool(shas), queue) as search_writer:
             # Store each chunk while the workers extract the next.
             for part in extract_all(self.root, changed, shas, self.options, progress):
                 docs = _write_blobs(conn, part)
@@ -136,12 +128,13 @@ class RepoIndex:
 
     @contextmanager
     def _search_writer(
-        self, conn: sqlite3.Connection, queue: bool
+        self, conn: sqlite3.Connection, indexed: bool, queue: bool
     ) -> Iterator[SpanWriter | QueuedWriter]:
         """Where an update sends its search-index changes: the queue, or tantivy directly
         (after replaying what an earlier update queued). The search index is opened either
-        way, so a damaged one is found (and rebuilt) by the update."""
-        fulltext = FullTextIndex(search_path(self.root))
+        way, so a damaged one, or one missing while files are ``indexed``, is found (and
+        rebuilt) by the update."""
+        fulltext = FullTextIndex(search_path(self.root), create=not indexed)
         if queue:
             yield QueuedWriter(conn)
             return
