@@ -128,7 +128,8 @@ def parse_source(source: bytes, language: str) -> ParsedFile:
 
     ``language`` is a name from ``TAGGED_LANGUAGES`` (see ``language_for_path``); any
     other raises ``ValueError`` naming it. Syntax errors do not raise: tree-sitter
-    recovers, whatever lies inside an ERROR node is dropped, the rest is returned and
+    recovers, whatever lies inside an ERROR node is dropped (except the complete
+    definitions recovery kept there, see ``_carve``), the rest is returned and
     ``has_errors`` is set. Definitions are sorted by (line, name); references and
     strings are in source order.
     """
@@ -145,6 +146,7 @@ def parse_source(source: bytes, language: str) -> ParsedFile:
     refs: list[Node] = []
     literals: list[Node] = []
     contents: list[Node] = []
+    complete: list[tuple[int, int]] = []  # error-free definitions and scopes, with errors
     actions = grammar.actions
     for pattern, caps in QueryCursor(grammar.query).matches(root):
         role, kind, name_key, node_key = actions[pattern]
@@ -163,12 +165,17 @@ def parse_source(source: bytes, language: str) -> ParsedFile:
             old = defs.get(key)
             if old is None or _preference(new) < _preference(old):
                 defs[key] = new
+            if has_errors and not node.has_error:
+                complete.append(node.byte_range)
         elif role == _SCOPE:
             node = caps[node_key][0]
             name_node = caps[name_key][0]
             scopes.append((node.start_byte, node.end_byte, name_node, kind, None, None, None))
+            if has_errors and not node.has_error:
+                complete.append(node.byte_range)
 
     if errors:
+        errors = _carve(errors, complete)
         defs = {k: v for k, v in defs.items() if not _inside(k, errors)}
         refs = [n for n in refs if not _inside(n.start_byte, errors)]
         literals = [n for n in literals if not _inside(n.start_byte, errors)]
@@ -339,6 +346,31 @@ def _error_ranges(root: Node) -> list[tuple[int, int]]:
         stack.extend(child for child in node.children if child.has_error)
     ranges.sort()
     return ranges
+
+
+def _carve(errors: list[tuple[int, int]], complete: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The error ranges less the error-free definitions inside them, sorted and disjoint.
+
+    Recovery can wrap most of a file in one ERROR node (C#'s ``#if`` inside a parameter
+    list, a shell regex tree-sitter-bash cannot read): the complete classes and functions
+    in it are real and keep their captures; what recovery made of the broken part (a
+    ``def`` read as a call) is still dropped.
+    """
+    complete.sort(key=lambda span: (span[0], -span[1]))  # outer before inner
+    starts = [start for start, _ in complete]
+    out = []
+    for start, end in errors:
+        cursor = start
+        for index in range(bisect_right(starts, start - 1), bisect_right(starts, end - 1)):
+            inner_start, inner_end = complete[index]
+            if inner_start < cursor:  # inside a definition already carved out
+                continue
+            if inner_start > cursor:
+                out.append((cursor, inner_start))
+            cursor = inner_end
+        if end > cursor:
+            out.append((cursor, end))
+    return out
 
 
 def _inside(offset: int, ranges: list[tuple[int, int]]) -> bool:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-SCHEMA_VERSION = 6  # also covers the search index's schema
+SCHEMA_VERSION = 7  # also covers the search index's schema and what the tags queries extract
 STATE_DIR = ".fathom"
 DB_NAME = "index.sqlite"
 SEARCH_DIR = "search"

@@ -19,23 +19,30 @@
 (union_specifier name: (type_identifier) @name.definition.struct body: (_)) @definition.struct
 (enum_specifier name: (type_identifier) @name.definition.enum body: (_)) @definition.enum
 
+; `typedef struct {...} name;`, `typedef char *(*name)(int);` (function pointers), ...
 (type_definition
   declarator: [
     (type_identifier) @name.definition.type
     (pointer_declarator declarator: (type_identifier) @name.definition.type)
+    (pointer_declarator declarator: (pointer_declarator declarator: (type_identifier) @name.definition.type))
+    (array_declarator declarator: (type_identifier) @name.definition.type)
+    (function_declarator declarator: (type_identifier) @name.definition.type)
     (function_declarator declarator: (parenthesized_declarator (pointer_declarator declarator: (type_identifier) @name.definition.type)))
+    (pointer_declarator declarator: (function_declarator declarator: (parenthesized_declarator (pointer_declarator declarator: (type_identifier) @name.definition.type))))
+    (pointer_declarator declarator: (pointer_declarator declarator: (function_declarator declarator: (parenthesized_declarator (pointer_declarator declarator: (type_identifier) @name.definition.type)))))
   ]) @definition.type
 
 (preproc_def name: (identifier) @name.definition.macro) @definition.macro
 (preproc_function_def name: (identifier) @name.definition.macro) @definition.macro
 
-(field_declaration_list
-  (field_declaration
-    declarator: [
-      (field_identifier) @name.definition.field
-      (pointer_declarator declarator: (field_identifier) @name.definition.field)
-      (array_declarator declarator: (field_identifier) @name.definition.field)
-    ]) @definition.field)
+; Fields (field_declarations exist only in struct and union bodies, `#if` blocks there too).
+(field_declaration
+  declarator: [
+    (field_identifier) @name.definition.field
+    (pointer_declarator declarator: (field_identifier) @name.definition.field)
+    (pointer_declarator declarator: (pointer_declarator declarator: (field_identifier) @name.definition.field))
+    (array_declarator declarator: (field_identifier) @name.definition.field)
+  ]) @definition.field
 
 (enumerator name: (identifier) @name.definition.constant) @definition.constant
 

@@ -12,35 +12,29 @@
 (alias_declaration name: (type_identifier) @name.definition.type) @definition.type
 (concept_definition name: (identifier) @name.definition.type) @definition.type
 
-; Members declared or defined inside a class body.
-(field_declaration_list
-  [
-    (function_definition
-      declarator: [
-        (function_declarator declarator: [(field_identifier) (identifier) (operator_name) (destructor_name)] @name.definition.method)
-        (pointer_declarator declarator: (function_declarator declarator: [(field_identifier) (operator_name)] @name.definition.method))
-        (reference_declarator (function_declarator declarator: [(field_identifier) (operator_name)] @name.definition.method))
-      ])
-    (field_declaration
-      declarator: [
-        (function_declarator declarator: [(field_identifier) (operator_name) (destructor_name)] @name.definition.method)
-        (pointer_declarator declarator: (function_declarator declarator: [(field_identifier) (operator_name)] @name.definition.method))
-        (reference_declarator (function_declarator declarator: [(field_identifier) (operator_name)] @name.definition.method))
-      ])
-    (declaration
-      declarator: (function_declarator declarator: [(identifier) (destructor_name) (operator_name)] @name.definition.method))
-  ] @definition.method)
+; Members declared or defined in a class body, `#if` blocks there included: a function
+; inside a class is its method (parse.py promotes it by scope). Field names, operators and
+; destructors need patterns of their own; plain names are C's functions and prototypes.
+(function_definition
+  declarator: [
+    (function_declarator declarator: [(field_identifier) (operator_name) (destructor_name)] @name.definition.function)
+    (pointer_declarator declarator: (function_declarator declarator: [(field_identifier) (operator_name)] @name.definition.function))
+    (reference_declarator (function_declarator declarator: [(field_identifier) (operator_name)] @name.definition.function))
+  ]) @definition.function
 
-(field_declaration_list
-  (template_declaration
-    [
-      (function_definition
-        declarator: (function_declarator declarator: [(field_identifier) (identifier) (operator_name)] @name.definition.method))
-      (field_declaration
-        declarator: (function_declarator declarator: [(field_identifier) (operator_name)] @name.definition.method))
-      (declaration
-        declarator: (function_declarator declarator: [(identifier) (operator_name)] @name.definition.method))
-    ] @definition.method))
+(field_declaration
+  declarator: [
+    (function_declarator declarator: [(field_identifier) (operator_name) (destructor_name)] @name.definition.function)
+    (pointer_declarator declarator: (function_declarator declarator: [(field_identifier) (operator_name)] @name.definition.function))
+    (reference_declarator (function_declarator declarator: [(field_identifier) (operator_name)] @name.definition.function))
+  ]) @definition.function
+
+(declaration
+  declarator: [
+    (function_declarator declarator: [(destructor_name) (operator_name)] @name.definition.function)
+    (pointer_declarator declarator: (function_declarator declarator: (operator_name) @name.definition.function))
+    (reference_declarator (function_declarator declarator: [(identifier) (operator_name)] @name.definition.function))
+  ]) @definition.function
 
 ; Out-of-class member definitions.
 (function_definition

@@ -10,6 +10,7 @@
 (macro_definition name: (identifier) @name.definition.macro) @definition.macro
 (const_item name: (identifier) @name.definition.constant) @definition.constant
 (static_item name: (identifier) @name.definition.constant) @definition.constant
+(enum_variant name: (identifier) @name.definition.constant) @definition.constant
 
 (function_item name: (identifier) @name.definition.function) @definition.function
 (function_signature_item name: (identifier) @name.definition.function) @definition.function

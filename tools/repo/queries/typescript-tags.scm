@@ -13,6 +13,10 @@
 (enum_declaration
   name: (identifier) @name.definition.enum) @definition.enum
 
+; Enum members: `Admin`, `Viewer = 2`.
+(enum_body name: (property_identifier) @name.definition.constant @definition.constant)
+(enum_assignment name: (property_identifier) @name.definition.constant) @definition.constant
+
 (internal_module
   name: [(identifier) (nested_identifier)] @name.definition.module) @definition.module
 
