@@ -12,6 +12,7 @@ import torch
 
 from model_runtime import load_model
 from model_runtime.models import deepseek_v4, v4_attention, v4_compressor
+from tests.model_runtime.causality import rounding_tolerance
 from tests.model_runtime.v4_checkpoints import TINY_CONFIGS, random_hf_model
 
 pytest.importorskip("transformers")
@@ -103,7 +104,10 @@ def test_long_prefill_in_steps_gives_the_same_logits(
         stepped = model(ids)
         last = model(ids, num_logits=100)  # spans the last two steps
     assert (stepped - whole).abs().max().item() <= TOLERANCE
-    assert torch.allclose(last, stepped[:, -100:], atol=1e-6)
+    # The same streams; only the head runs on fewer rows, which the BLAS may block
+    # differently: equal up to rounding, not bit for bit.
+    tolerance = rounding_tolerance(stepped, model.config.hidden_size)
+    assert (last - stepped[:, -100:]).abs().max().item() <= tolerance
 
 
 def test_num_logits_and_positions(checkpoints: dict[str, tuple]) -> None:
@@ -112,7 +116,9 @@ def test_num_logits_and_positions(checkpoints: dict[str, tuple]) -> None:
     with torch.no_grad():
         full = model(ids[:, :64])
         last = model(ids[:, :64], positions=torch.arange(64).expand(2, 64), num_logits=5)
-        assert torch.allclose(last, full[:, -5:], atol=1e-6)
+        # The head on 10 rows instead of 128: equal up to rounding (see causality.py).
+        tolerance = rounding_tolerance(full, model.config.hidden_size)
+        assert (last - full[:, -5:]).abs().max().item() <= tolerance
         with pytest.raises(ValueError, match="positions"):
             model(ids[:, :8], positions=torch.arange(1, 9).expand(2, 8))
         cache = model.new_cache(batch_size=2, max_len=8)
