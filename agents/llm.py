@@ -14,7 +14,9 @@ Backends (in `agents.backends`, importable from here):
   `fathom serve`) through the `openai` client;
 - `ScriptedBackend`: replays a JSON transcript, for tests and demos.
 
-Every model counts tokens and cost per call (`ChatResult.usage`) and in total (`meter`).
+Every model counts tokens and cost per call (`ChatResult.usage`) and in total (`meter`),
+prompt tokens served from the server's context cache included (`cached_prompt_tokens`),
+which `Pricing` prices at their own rate.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 if TYPE_CHECKING:
     from agents.settings import ModelSettings
@@ -93,13 +95,26 @@ class ChatMessage(BaseModel):
 
 
 class Usage(BaseModel):
-    """Tokens one call used and what they cost (USD, from the model's `Pricing`)."""
+    """Tokens one call used and what they cost (USD, from the model's `Pricing`).
+
+    `cached_prompt_tokens` are the part of `prompt_tokens` the server read from its
+    context (prefix) cache instead of computing them — DeepSeek's cache hits; 0 when it
+    reported none.
+    """
 
     model_config = ConfigDict(frozen=True)
 
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
+    prompt_tokens: int = Field(0, ge=0)
+    completion_tokens: int = Field(0, ge=0)
+    cached_prompt_tokens: int = Field(0, ge=0)
     cost: float = 0.0
+
+    @model_validator(mode="after")
+    def _cached_within_prompt(self) -> Usage:
+        if self.cached_prompt_tokens > self.prompt_tokens:
+            raise ValueError(f"cached_prompt_tokens ({self.cached_prompt_tokens}) exceeds "
+                             f"prompt_tokens ({self.prompt_tokens})")
+        return self
 
     @property
     def total_tokens(self) -> int:
@@ -171,15 +186,24 @@ StreamEvent = ContentDelta | ReasoningDelta | ToolCallDelta | PrefillProgress | 
 
 @dataclass(frozen=True)
 class Pricing:
-    """USD per million prompt and completion tokens (0 for local models)."""
+    """USD per million prompt and completion tokens (0 for local models).
+
+    `prompt_per_mtok` prices the prompt tokens the server computed (DeepSeek: its cache
+    miss price), `cached_prompt_per_mtok` those it read from its context cache (DeepSeek:
+    its cache hit price). Unset, cache hits cost the prompt rate: never less than the bill.
+    """
 
     prompt_per_mtok: float = 0.0
     completion_per_mtok: float = 0.0
+    cached_prompt_per_mtok: float | None = None
 
-    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
-        """The price of one call."""
-        return (prompt_tokens * self.prompt_per_mtok
-                + completion_tokens * self.completion_per_mtok) / 1_000_000
+    def cost(self, usage: Usage) -> float:
+        """The price of one call's `usage`."""
+        hit_rate = (self.prompt_per_mtok if self.cached_prompt_per_mtok is None
+                    else self.cached_prompt_per_mtok)
+        cached = usage.cached_prompt_tokens
+        return ((usage.prompt_tokens - cached) * self.prompt_per_mtok + cached * hit_rate
+                + usage.completion_tokens * self.completion_per_mtok) / 1_000_000
 
 
 class UsageTotals(BaseModel):
@@ -190,6 +214,7 @@ class UsageTotals(BaseModel):
     calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_prompt_tokens: int = 0
     cost: float = 0.0
 
 
@@ -209,6 +234,8 @@ class UsageMeter:
                                        prompt_tokens=t.prompt_tokens + usage.prompt_tokens,
                                        completion_tokens=t.completion_tokens
                                        + usage.completion_tokens,
+                                       cached_prompt_tokens=t.cached_prompt_tokens
+                                       + usage.cached_prompt_tokens,
                                        cost=t.cost + usage.cost)
 
     @property
@@ -291,8 +318,7 @@ class BaseChatModel(ABC):
 
     def _record(self, result: ChatResult) -> ChatResult:
         usage = result.usage
-        priced = usage.model_copy(update={"cost": self.pricing.cost(usage.prompt_tokens,
-                                                                    usage.completion_tokens)})
+        priced = usage.model_copy(update={"cost": self.pricing.cost(usage)})
         self.meter.add(priced)
         return result.model_copy(update={"usage": priced})
 
@@ -302,14 +328,17 @@ def chat_model_from_config(config: ModelSettings | None = None) -> BaseChatModel
     from agents.settings import ModelSettings
 
     config = config or ModelSettings()
-    pricing = Pricing(config.price_prompt_per_mtok, config.price_completion_per_mtok)
+    pricing = Pricing(config.price_prompt_per_mtok, config.price_completion_per_mtok,
+                      config.price_cached_prompt_per_mtok)
     if config.backend == "embedded":
         from agents.backends.embedded import EmbeddedBackend
 
         return EmbeddedBackend(config.model, max_new_tokens=config.max_tokens,
                                temperature=config.temperature, top_p=config.top_p,
                                seed=config.seed, device=config.device, pricing=pricing,
-                               context_limit=config.context_tokens)
+                               context_limit=config.context_tokens,
+                               repetition_penalty=config.repetition_penalty,
+                               no_repeat_ngram_size=config.no_repeat_ngram_size)
     if config.backend == "openai":
         from agents.backends.openai_api import OpenAIBackend
 

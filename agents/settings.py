@@ -2,13 +2,18 @@
 
 Precedence, highest first: values passed in code, `FATHOM_<FIELD>` environment variables,
 the `[model]` table of the config file (`config_file`, default `./fathom.toml`), then the
-defaults below — which select the bundled SmolLM2, so nothing needs configuring. Example:
+defaults below — which select the bundled SmolLM2, so nothing needs configuring. Example
+(DeepSeek's API; its model ids are `deepseek-flash`, V4.1-Flash, and `deepseek-v4-pro`;
+the prices are its peak rates in USD per million tokens — check its pricing page):
 
     [model]
     backend = "openai"
     base_url = "https://api.deepseek.com"
-    model = "deepseek-chat"
-    price_prompt_per_mtok = 0.27
+    model = "deepseek-flash"
+    context_tokens = 1048576
+    price_prompt_per_mtok = 0.30          # cache miss
+    price_cached_prompt_per_mtok = 0.006  # cache hit
+    price_completion_per_mtok = 1.20
 """
 
 from __future__ import annotations
@@ -56,13 +61,31 @@ class ModelSettings(BaseSettings):
         "the model's own (default 4096 for the bundled SmolLM2, the model's own otherwise).")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="0 is greedy.")
     top_p: float = Field(1.0, gt=0.0, le=1.0, description="Nucleus sampling mass.")
+    repetition_penalty: float | None = Field(
+        None, ge=1.0, allow_inf_nan=False, description="embedded: divide the positive "
+        "logits, and multiply the negative ones, of tokens the reply already holds (the "
+        "prompt does not count); 1 is off. Default: 1.1 for models of at most 1B "
+        "parameters (the bundled SmolLM2), whose greedy replies otherwise loop; off for "
+        "larger ones.")
+    no_repeat_ngram_size: int | None = Field(
+        None, ge=0, description="embedded: never let the reply repeat one of its own "
+        "n-grams of this many tokens (the prompt does not count, so code can be quoted); "
+        "0 is off. Default: off — a path or identifier is often 6-10 tokens, and an "
+        "answer may need to write one twice.")
     seed: int | None = Field(None, description="embedded: seed for reproducible sampling.")
     device: str = Field("cpu", description="embedded: torch device for the model.")
     timeout: float = Field(120.0, gt=0, description="openai: seconds per HTTP request.")
     thinking_field: ThinkingField = Field(
         "deepseek", description="openai: how thinking mode is requested — DeepSeek's "
         "`thinking` field, vLLM/SGLang `chat_template_kwargs`, or not at all.")
-    price_prompt_per_mtok: float = Field(0.0, ge=0.0, description="USD per 1M prompt tokens.")
+    price_prompt_per_mtok: float = Field(
+        0.0, ge=0.0, description="USD per 1M prompt tokens the server computed (DeepSeek: "
+        "the cache-miss price).")
+    price_cached_prompt_per_mtok: float | None = Field(
+        None, ge=0.0, description="USD per 1M prompt tokens the server read from its "
+        "context cache (DeepSeek: the cache-hit price; others report them as "
+        "prompt_tokens_details.cached_tokens). Unset: priced as price_prompt_per_mtok, so "
+        "the cost shown is never below the bill.")
     price_completion_per_mtok: float = Field(
         0.0, ge=0.0, description="USD per 1M completion tokens.")
 

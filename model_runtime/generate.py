@@ -6,10 +6,18 @@ Text arrives as deltas from `StreamDecoder`, so no delta splits a UTF-8 characte
 that might be the start of a stop string is held back until it is clear either way, so
 stop strings never reach the caller. Works for any model with `forward(input_ids,
 positions, cache, num_logits)` and `new_cache(batch_size, max_len)` (llama and DeepSeek V4).
+
+Generation also stops when the output loops (`model_runtime.loops`: a stretch of 8 tokens
+arrives a third time, as far after the second as the second was after the first),
+whatever the sampling options. The text of that third occurrence is
+not released: what the caller gets ends where it began, so the repeat shows at most twice.
+To make that possible the text of the last 7 tokens is always held back until the next
+token arrives (or the stream ends).
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -18,10 +26,11 @@ import torch
 from torch import Tensor
 
 from model_runtime.dsml import partial_marker_start
-from model_runtime.sampling import SamplingParams, sample
+from model_runtime.loops import LOOP_NGRAM, LoopDetector
+from model_runtime.sampling import RepeatControls, SamplingParams, sample
 from model_runtime.tokenizer import Tokenizer
 
-FinishReason = Literal["eos", "stop", "length"]
+FinishReason = Literal["eos", "stop", "length", "repetition"]
 PREFILL_CHUNK = 512  # prompt tokens per prefill chunk when progress is reported
 
 
@@ -49,7 +58,9 @@ class TokenEvent:
 
     The last event of a stream has `finish_reason`: "eos" (the model ended its turn; the
     EOS token's own text is not included), "stop" (a stop string was produced; neither it
-    nor anything after it is included) or "length" (`max_new_tokens` reached).
+    nor anything after it is included), "length" (`max_new_tokens` reached) or
+    "repetition" (the output looped; the text of the stretch's third occurrence, and any
+    text held for a stop string, is not included).
     """
 
     token_id: int
@@ -76,11 +87,16 @@ def generate(
     seed: int | None = None,
     prefill_chunk: int | None = None,
     on_prefill: Callable[[int, int], None] | None = None,
+    repetition_penalty: float = 1.0,
+    no_repeat_ngram_size: int = 0,
 ) -> Iterator[TokenEvent]:
     """Stream the continuation of `prompt_ids`, one `TokenEvent` per generated token.
 
     `temperature == 0` is greedy; otherwise tokens are sampled from the top-p nucleus,
-    reproducibly when `seed` is given. Only the last position's logits are computed.
+    reproducibly when `seed` is given. `repetition_penalty` and `no_repeat_ngram_size`
+    discourage and forbid repeating the output (see `SamplingParams`; off by default);
+    output that loops anyway ends the stream with "repetition". Only the last position's
+    logits are computed.
     `prefill_chunk` feeds a long prompt in pieces of that many tokens, bounding the
     activations the prefill materialises. `on_prefill(done, total)` hears after each
     piece how many prompt tokens are in; given alone, it implies pieces of PREFILL_CHUNK.
@@ -89,7 +105,9 @@ def generate(
         prefill_chunk = PREFILL_CHUNK
     for event in generate_events(model, tokenizer, prompt_ids, max_new_tokens,
                                  temperature=temperature, top_p=top_p, stop=stop, seed=seed,
-                                 prefill_chunk=prefill_chunk):
+                                 prefill_chunk=prefill_chunk,
+                                 repetition_penalty=repetition_penalty,
+                                 no_repeat_ngram_size=no_repeat_ngram_size):
         if isinstance(event, TokenEvent):
             yield event
         elif on_prefill is not None:
@@ -106,6 +124,8 @@ def generate_events(
     stop: Sequence[str] = (),
     seed: int | None = None,
     prefill_chunk: int | None = None,
+    repetition_penalty: float = 1.0,
+    no_repeat_ngram_size: int = 0,
 ) -> Iterator[PrefillEvent | TokenEvent]:
     """`generate`, with a `PrefillEvent` in the stream after each prefill piece: for a
     caller that is itself a stream (a chat backend) and cannot yield from a callback."""
@@ -117,7 +137,9 @@ def generate_events(
         raise ValueError("stop strings must be non-empty")
     if prefill_chunk is not None and prefill_chunk < 1:
         raise ValueError(f"prefill_chunk must be >= 1, got {prefill_chunk}")
-    params = SamplingParams(temperature=temperature, top_p=top_p)
+    params = SamplingParams(temperature=temperature, top_p=top_p,
+                            repetition_penalty=repetition_penalty,
+                            no_repeat_ngram_size=no_repeat_ngram_size)
     stops = tuple(stop)
     device = next(iter(model.parameters())).device
     generator = None
@@ -130,24 +152,31 @@ def generate_events(
         logits = _forward(model, list(prompt_ids[start:start + chunk]), cache, device)
         yield PrefillEvent(min(start + chunk, len(prompt_ids)), len(prompt_ids))
 
+    controls = RepeatControls(params)
+    loop = LoopDetector()
     decoder = tokenizer.stream_decoder()
     pending = ""  # decoded text not yet released: it may still become a stop string
+    held: deque[str] = deque()  # text of the last LOOP_NGRAM - 1 tokens: it may start a loop
     for step in range(max_new_tokens):
-        token = int(sample(logits, params, generator)[0])
+        token = int(sample(controls.apply(logits), params, generator)[0])
         if token in tokenizer.stop_ids:
-            yield TokenEvent(token, pending + decoder.flush(), "eos")
+            yield TokenEvent(token, "".join(held) + pending + decoder.flush(), "eos")
             return
+        if loop.push(token):
+            yield TokenEvent(token, "", "repetition")
+            return
+        controls.observe(token)
         pending += decoder.push(token)
         last = step == max_new_tokens - 1
         if last:
             pending += decoder.flush()
         text, pending, stopped = _release(pending, stops, final=last)
-        if stopped:
-            yield TokenEvent(token, text, "stop")
+        if stopped or last:
+            yield TokenEvent(token, "".join(held) + text, "stop" if stopped else "length")
             return
-        yield TokenEvent(token, text, "length" if last else None)
-        if not last:
-            logits = _forward(model, [token], cache, device)
+        held.append(text)
+        yield TokenEvent(token, held.popleft() if len(held) == LOOP_NGRAM else "")
+        logits = _forward(model, [token], cache, device)
 
 
 def generate_text(model: CausalLM, tokenizer: Tokenizer, prompt: str, max_new_tokens: int,

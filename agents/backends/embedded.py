@@ -5,6 +5,11 @@ With no path it runs the SmolLM2-135M-Instruct GGUF bundled by package `llm-smol
 DSML tool calls. Either way the reply is read by `model_runtime.dsml`'s streaming parser,
 so tool calls come out the same. The model loads on the first call, not before. The
 prompt is read in chunks, and a stream reports each (`PrefillProgress`) before the reply.
+
+Greedy decoding of a small model degenerates into repeating itself, so models of at most
+SMALL_MODEL_PARAMETERS parameters get a repetition penalty by default (larger ones none);
+and whatever the settings, a reply that loops anyway is cut where the loop began its third
+round, with finish reason "repetition" and a warning.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from agents.llm import (
@@ -39,6 +45,8 @@ from model_runtime.dsml import ToolCall as RuntimeToolCall
 from model_runtime.generate import PREFILL_CHUNK, CausalLM, PrefillEvent, generate_events
 from model_runtime.gguf_loader import GGUFLoadError, load_gguf_with_tokenizer
 from model_runtime.loader import LoadError, load_model
+from model_runtime.loops import LOOP_NGRAM, LOOP_TIMES
+from model_runtime.sampling import SamplingParams
 from model_runtime.tokenizer import (
     V4_BOS,
     V4_EOS,
@@ -50,6 +58,17 @@ from model_runtime.tokenizer import (
 )
 
 SMOLLM2_NAME = "smollm2-135m-instruct"
+# The repetition penalty for models this small or smaller (see `SamplingParams`), chosen
+# on the bundled SmolLM2-135M answering six questions about tests/fixtures/shop with the
+# `ask` prompt. Greedy, 4 of its 6 answers looped (one sentence, or `_new` in an
+# identifier, again and again); at 1.1 none did and 5 of 6 ended by themselves, while 1.2
+# and 1.3 garbled the code it quoted (code repeats brackets, indentation and names). No
+# no-repeat n-gram size by default: a path, an identifier or a citation is 6 to 10 tokens
+# (`shop/pricing.py:8` is 8), and an answer must be free to write one twice.
+SMALL_MODEL_PARAMETERS = 1_000_000_000
+SMALL_MODEL_REPETITION_PENALTY = 1.1
+LOOP_WARNING = (f"the output looped (a stretch of {LOOP_NGRAM} tokens came {LOOP_TIMES} "
+                "times, evenly spaced): generation stopped there, and the last repeat was cut")
 
 
 @dataclass(frozen=True)
@@ -60,6 +79,11 @@ class LoadedModel:
     tokenizer: Tokenizer
     chat_format: ChatFormat
     context: int          # most positions used: the model's, or less if capped
+
+    @cached_property
+    def parameters(self) -> int:
+        """How many parameters the model has (tied weights counted once)."""
+        return sum(p.numel() for p in self.model.parameters())
 
 
 SMOLLM2_CONTEXT = 4096
@@ -75,14 +99,21 @@ class EmbeddedBackend(BaseChatModel):
                  temperature: float = 0.0, top_p: float = 1.0, seed: int | None = None,
                  device: str = "cpu", pricing: Pricing | None = None,
                  context_limit: int | None = None,
-                 prefill_chunk: int = PREFILL_CHUNK) -> None:
+                 prefill_chunk: int = PREFILL_CHUNK,
+                 repetition_penalty: float | None = None,
+                 no_repeat_ngram_size: int | None = None) -> None:
         """`path`: a .gguf file or a V4 checkpoint directory (None: the bundled SmolLM2).
 
         `context_limit` caps the context used below the model's own; the bundled SmolLM2
         defaults to SMOLLM2_CONTEXT, because prefilling its full 8K on a laptop CPU takes
         tens of seconds. `prefill_chunk` is how many prompt tokens are read at a time
-        (progress is reported after each chunk).
+        (progress is reported after each chunk). `repetition_penalty` and
+        `no_repeat_ngram_size` are `SamplingParams`'; None picks the default (see
+        `sampling`). Bad sampling values raise ValueError here, before anything loads.
         """
+        SamplingParams(temperature, top_p,  # built to check the values, then dropped
+                       1.0 if repetition_penalty is None else repetition_penalty,
+                       0 if no_repeat_ngram_size is None else no_repeat_ngram_size)
         self.path = Path(path) if path is not None else None
         self.context_limit = context_limit or (SMOLLM2_CONTEXT if path is None else None)
         super().__init__(self.path.stem if self.path else SMOLLM2_NAME, pricing)
@@ -92,6 +123,8 @@ class EmbeddedBackend(BaseChatModel):
         self.seed = seed
         self.device = device
         self.prefill_chunk = prefill_chunk
+        self.repetition_penalty = repetition_penalty
+        self.no_repeat_ngram_size = no_repeat_ngram_size
         self._loaded: LoadedModel | None = None
         self._lock = threading.Lock()
 
@@ -125,6 +158,18 @@ class EmbeddedBackend(BaseChatModel):
                 self._loaded = self._load()
             return self._loaded
 
+    def sampling(self) -> SamplingParams:
+        """How replies are decoded, the model loaded first. Without a given
+        `repetition_penalty`, a model of at most SMALL_MODEL_PARAMETERS parameters gets
+        SMALL_MODEL_REPETITION_PENALTY and a larger one none; without a given
+        `no_repeat_ngram_size`, no n-gram is banned."""
+        penalty = self.repetition_penalty
+        if penalty is None:
+            small = self.loaded().parameters <= SMALL_MODEL_PARAMETERS
+            penalty = SMALL_MODEL_REPETITION_PENALTY if small else 1.0
+        return SamplingParams(self.temperature, self.top_p, penalty,
+                              self.no_repeat_ngram_size or 0)
+
     def _stream(self, messages: list[ChatMessage], tools: list[ToolSpec],
                 thinking: bool) -> Iterator[StreamEvent]:
         loaded = self.loaded()
@@ -141,10 +186,13 @@ class EmbeddedBackend(BaseChatModel):
             raise ChatModelError(f"{self.name}: the prompt has {len(ids)} tokens, the model's "
                                  f"context only {loaded.context}")
         parser = loaded.chat_format.parser(thinking)
+        sampling = self.sampling()
         generated = 0
         finish: str | None = None
         for event in generate_events(loaded.model, loaded.tokenizer, ids, budget,
-                                     temperature=self.temperature, top_p=self.top_p,
+                                     temperature=sampling.temperature, top_p=sampling.top_p,
+                                     repetition_penalty=sampling.repetition_penalty,
+                                     no_repeat_ngram_size=sampling.no_repeat_ngram_size,
                                      seed=self.seed, prefill_chunk=self.prefill_chunk):
             if isinstance(event, PrefillEvent):
                 yield PrefillProgress(done=event.done, total=event.total)
@@ -160,7 +208,8 @@ class EmbeddedBackend(BaseChatModel):
             usage=Usage(prompt_tokens=len(ids), completion_tokens=generated),
             model=self.name,
             finish_reason="tool_calls" if parsed.tool_calls else finish,
-            warnings=tuple(issue.message for issue in parsed.issues))
+            warnings=tuple(issue.message for issue in parsed.issues)
+            + ((LOOP_WARNING,) if finish == "repetition" else ()))
 
 
 def _call(call: RuntimeToolCall) -> ToolCall:
