@@ -65,7 +65,11 @@ class ToolCalled(_Event):
 
 
 class TokensUsed(_Event):
-    """One model call's tokens and cost, and the run's totals so far."""
+    """One model call's tokens and cost, and the run's totals so far.
+
+    `cached_prompt_tokens` is the part of `prompt_tokens` the server read from its
+    context cache (0 when it reported none).
+    """
 
     kind: Literal["tokens"] = "tokens"
     step: str
@@ -73,6 +77,7 @@ class TokensUsed(_Event):
     prompt_tokens: int
     completion_tokens: int
     cost: float
+    cached_prompt_tokens: int = 0
     run_tokens: int
     run_cost: float
 
@@ -119,13 +124,27 @@ class PackedFile(BaseModel):
     section: str = Field(description="Where the pack put it: docs, ranked, recent, skipped.")
 
 
+class PackedSpan(BaseModel):
+    """A numbered span the model was shown with the question (`[number]` in its prompt)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    number: int
+    path: str
+    line: int
+    end_line: int
+    name: str | None = None
+    tokens: int
+
+
 class PackManifest(BaseModel):
     """What went into a model's context for one request, and what was left out.
 
     `budget` is the repository text the prompt could hold in the model's `context` window
     (the rest is kept for instructions, the conversation and the answer); `pack_tokens`
     went to the packed repository, `spans_tokens` to the numbered spans that citations
-    point at. `included` is false when no pack was sent (no model), `reason` says why.
+    point at (`spans`). `included` is false when no pack was sent (no model), `reason`
+    says why. `focused`: the repository did not fit, so the question chose what went in.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -138,6 +157,8 @@ class PackManifest(BaseModel):
     included: bool = False
     reason: str | None = None
     files: tuple[PackedFile, ...] = ()
+    spans: tuple[PackedSpan, ...] = ()
+    focused: bool = False
 
     def count(self, mode: str) -> int:
         """How many files were packed in `mode` (full, signatures, omitted)."""

@@ -33,10 +33,14 @@ CREATE TABLE IF NOT EXISTS fathom_runs(
     status TEXT NOT NULL, created REAL NOT NULL, updated REAL NOT NULL, model TEXT,
     branch TEXT, summary TEXT NOT NULL DEFAULT '', calls INTEGER NOT NULL DEFAULT 0,
     prompt_tokens INTEGER NOT NULL DEFAULT 0, completion_tokens INTEGER NOT NULL DEFAULT 0,
-    cost REAL NOT NULL DEFAULT 0)
+    cost REAL NOT NULL DEFAULT 0, cached_prompt_tokens INTEGER NOT NULL DEFAULT 0)
 """
+# A later column: a database made before it gains the column when opened.
+_CACHED_COLUMN = ("ALTER TABLE fathom_runs ADD COLUMN cached_prompt_tokens INTEGER NOT NULL "
+                  "DEFAULT 0")
 _COLUMNS = ("run_id", "kind", "repo", "request", "status", "created", "updated", "model",
-            "branch", "summary", "calls", "prompt_tokens", "completion_tokens", "cost")
+            "branch", "summary", "calls", "prompt_tokens", "completion_tokens",
+            "cached_prompt_tokens", "cost")
 _UPDATABLE = {"status", "model", "branch", "summary"}
 
 
@@ -62,6 +66,8 @@ class RunRecord(BaseModel):
     calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_prompt_tokens: int = Field(
+        0, description="Of prompt_tokens, those the server read from its context cache.")
     cost: float = 0.0
 
     @property
@@ -92,6 +98,16 @@ class RunStore:
         self._conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30,
                                      isolation_level=None)
         self._conn.execute(_SCHEMA)
+        if not self._has_cached_column():
+            try:
+                self._conn.execute(_CACHED_COLUMN)
+            except sqlite3.OperationalError:
+                if not self._has_cached_column():  # else another process just added it
+                    raise
+
+    def _has_cached_column(self) -> bool:
+        rows = self._conn.execute("PRAGMA table_info(fathom_runs)").fetchall()
+        return any(row[1] == "cached_prompt_tokens" for row in rows)
 
     def close(self) -> None:
         """Close both connections."""
@@ -141,10 +157,11 @@ class RunStore:
         """Count one model call's tokens and cost towards the run."""
         self._conn.execute(
             "UPDATE fathom_runs SET calls = calls + 1, prompt_tokens = prompt_tokens + ?, "
-            "completion_tokens = completion_tokens + ?, cost = cost + ?, model = ?, "
+            "completion_tokens = completion_tokens + ?, "
+            "cached_prompt_tokens = cached_prompt_tokens + ?, cost = cost + ?, model = ?, "
             "updated = ? WHERE run_id = ?",
-            (usage.prompt_tokens, usage.completion_tokens, usage.cost, model, time.time(),
-             run_id))
+            (usage.prompt_tokens, usage.completion_tokens, usage.cached_prompt_tokens,
+             usage.cost, model, time.time(), run_id))
         return self.get(run_id)
 
     def recent(self, limit: int = 20) -> list[RunRecord]:

@@ -10,7 +10,7 @@ can run):
   task's own fix through the `apply_edit` tool — the whole graph (worktree, checks,
   tests, commit) runs for real, only the model's words are known in advance;
 - `endpoint`: `fix` with any OpenAI-compatible endpoint, when `FATHOM_BENCH_ENDPOINT` is
-  set (`FATHOM_BENCH_MODEL`, default `deepseek-chat`; `FATHOM_BENCH_API_KEY`).
+  set (`FATHOM_BENCH_MODEL`, default `deepseek-flash`; `FATHOM_BENCH_API_KEY`).
 
 Prints per task whether each run succeeded, its steps, tokens and seconds, then the
 totals. Results go to bench/results/agents.json (`--out` for elsewhere). `--limit N`
@@ -42,7 +42,7 @@ from tools.locate import LocateError, locate  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "agents.json"
 MODES = ("locate", "oracle", "endpoint")
-DEFAULT_ENDPOINT_MODEL = "deepseek-chat"
+DEFAULT_ENDPOINT_MODEL = "deepseek-flash"
 
 
 @dataclass

@@ -8,7 +8,10 @@ Talks through the official `openai` client. What differs between servers is kept
   vLLM); it is sent back on assistant turns that called tools, which DeepSeek requires
   within a tool-using turn;
 - tool-call arguments that are not a JSON object become a `ToolCall` with `error` set,
-  so the agent can tell the model instead of crashing.
+  so the agent can tell the model instead of crashing;
+- prompt tokens served from the server's context cache arrive as DeepSeek's
+  `prompt_cache_hit_tokens` or as `prompt_tokens_details.cached_tokens` (OpenAI, vLLM,
+  SGLang); both become `Usage.cached_prompt_tokens`.
 """
 
 from __future__ import annotations
@@ -198,8 +201,21 @@ def _usage(usage: CompletionUsage | None) -> Usage:
     """Our `Usage` from the server's (which may be missing or partial)."""
     if usage is None:
         return Usage()
-    return Usage(prompt_tokens=usage.prompt_tokens or 0,
-                 completion_tokens=usage.completion_tokens or 0)
+    prompt = usage.prompt_tokens or 0
+    return Usage(prompt_tokens=prompt, completion_tokens=usage.completion_tokens or 0,
+                 cached_prompt_tokens=min(_cache_hits(usage), prompt))
+
+
+def _cache_hits(usage: CompletionUsage) -> int:
+    """Prompt tokens the server read from its context cache: DeepSeek's
+    `prompt_cache_hit_tokens` (its `prompt_tokens` is hits plus `prompt_cache_miss_tokens`),
+    else `prompt_tokens_details.cached_tokens` (OpenAI, vLLM, SGLang); 0 when unreported."""
+    hits = (usage.model_extra or {}).get("prompt_cache_hit_tokens")
+    if isinstance(hits, int) and hits >= 0:
+        return hits
+    details = usage.prompt_tokens_details
+    cached = details.cached_tokens if details is not None else None
+    return cached if isinstance(cached, int) and cached >= 0 else 0
 
 
 def _tool_call(call_id: str | None, name: str, arguments: str | None) -> ToolCall:

@@ -156,6 +156,7 @@ class RunContext:
         self.emit(TokensUsed(run_id=self.run_id, step=step, model=result.model,
                              prompt_tokens=usage.prompt_tokens,
                              completion_tokens=usage.completion_tokens, cost=usage.cost,
+                             cached_prompt_tokens=usage.cached_prompt_tokens,
                              run_tokens=run_tokens, run_cost=run_cost))
         for warning in result.warnings:
             self.notice(step, f"model output: {warning}")

@@ -61,8 +61,10 @@ def describe(event: Event) -> tuple[str, str] | None:
     if isinstance(event, ToolCalled):
         return f"tool {event.name}", "ok" if event.ok else f"failed: {event.result[:80]}"
     if isinstance(event, TokensUsed):
-        return "model", (f"{event.prompt_tokens:,} in, {event.completion_tokens:,} out "
-                         f"({event.run_tokens:,} this run)")
+        cached = (f" ({event.cached_prompt_tokens:,} from cache)"
+                  if event.cached_prompt_tokens else "")
+        return "model", (f"{event.prompt_tokens:,} in{cached}, {event.completion_tokens:,} "
+                         f"out ({event.run_tokens:,} this run)")
     if isinstance(event, TestResult):
         counts = f"{event.passed} passed, {event.failed} failed" if event.passed is not None \
             else ("passing" if event.ok else "failing")

@@ -58,6 +58,7 @@ class FathomApp(App[None]):
     stage: reactive[Stage | None] = reactive(None)
     speed: reactive[float | None] = reactive(None)
     prompt_tokens: reactive[int | None] = reactive(None)
+    cached_prompt_tokens: reactive[int] = reactive(0)
     manifest: reactive[ContextManifest | None] = reactive(None)
     runs_version: reactive[int] = reactive(0)
 

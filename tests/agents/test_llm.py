@@ -23,6 +23,8 @@ from agents.backends.scripted import (
     ScriptedBackend,
     ScriptExhaustedError,
 )
+from agents.events import EVENT_ADAPTER, EventLog
+from agents.graphs.base import RunContext
 from agents.llm import (
     ChatMessage,
     ChatModelError,
@@ -33,14 +35,16 @@ from agents.llm import (
     ToolCall,
     ToolCallDelta,
     ToolSpec,
+    Usage,
     chat_model_from_config,
 )
+from agents.runs import RunStore
 from agents.settings import ModelSettings
 from model_runtime.config import parse_config
 from model_runtime.models.deepseek_v4 import DeepseekV4ForCausalLM
 from model_runtime.tokenizer import V4_BOS, V4_EOS
 from tests.model_runtime.v4_checkpoints import save_reference_checkpoint
-from tests.openai_server import WireCall, WireReply, respond, serve
+from tests.openai_server import Received, WireCall, WireReply, chat_app, respond, serve
 
 
 @pytest.fixture(autouse=True)
@@ -197,13 +201,14 @@ def endpoint() -> Iterator[tuple[str, list[dict[str, Any]]]]:
 
 def test_openai_plain_completion(endpoint: tuple[str, list[dict[str, Any]]]) -> None:
     url, requests = endpoint
-    model = OpenAIBackend("deepseek-chat", base_url=url, api_key="sk-local",
-                          temperature=0.0, pricing=Pricing(0.27, 1.10))
+    model = OpenAIBackend("deepseek-flash", base_url=url, api_key="sk-local",
+                          temperature=0.0, pricing=Pricing(0.30, 1.20))
     result = model.chat([ChatMessage.user("hi")])
     assert result.content == "Hello from 127.0.0.1, friend." and result.reasoning is None
-    assert result.finish_reason == "stop" and result.model == "deepseek-chat"
+    assert result.finish_reason == "stop" and result.model == "deepseek-flash"
     assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (42, 7)
-    assert result.usage.cost == pytest.approx((42 * 0.27 + 7 * 1.10) / 1e6)
+    assert result.usage.cached_prompt_tokens == 0  # the server reported no cache fields
+    assert result.usage.cost == pytest.approx((42 * 0.30 + 7 * 1.20) / 1e6)
     sent = requests[-1]
     assert sent["thinking"] == {"type": "disabled"} and sent["temperature"] == 0.0
     assert "tools" not in sent
@@ -211,7 +216,7 @@ def test_openai_plain_completion(endpoint: tuple[str, list[dict[str, Any]]]) -> 
 
 def test_openai_tool_call_with_reasoning(endpoint: tuple[str, list[dict[str, Any]]]) -> None:
     url, requests = endpoint
-    model = OpenAIBackend("deepseek-reasoner", base_url=url)
+    model = OpenAIBackend("deepseek-v4-pro", base_url=url)
     question = [ChatMessage.user("use a tool please")]
     result = model.chat(question, tools=[READ_FILE], thinking=True)
     assert result.reasoning == "The user wants a file; read it."
@@ -269,6 +274,89 @@ def test_openai_unreadable_arguments_and_errors(
         list(down.chat([ChatMessage.user("hi")], stream=True))
     with pytest.raises(ChatModelError, match="at least one message"):
         model.chat([])
+
+
+# -- context-cache hits: read from the wire, priced at their own rate, reported ----------------
+
+CACHE_PRICES = Pricing(prompt_per_mtok=0.30, completion_per_mtok=1.20, cached_prompt_per_mtok=0.006)
+
+
+def _asking(fields: str, prompt: int = 1000, cached: int = 930) -> list[ChatMessage]:
+    """A question telling the cache server what usage to report."""
+    return [ChatMessage.user(json.dumps({"fields": fields, "prompt": prompt, "cached": cached}))]
+
+
+def _cache_reply(body: dict[str, Any]) -> WireReply:
+    """The usage the last user message asks for, with 20 completion tokens."""
+    asked = json.loads(body["messages"][-1]["content"])
+    return WireReply(content="From the cache.", prompt_tokens=asked["prompt"],
+                     completion_tokens=20, cached_tokens=asked["cached"],
+                     cache_fields=asked["fields"])
+
+
+@pytest.fixture(scope="module")
+def cache_endpoint() -> Iterator[tuple[str, list[Received]]]:
+    """A server on 127.0.0.1 reporting context-cache hits, and the requests it got."""
+    received: list[Received] = []
+    with serve(chat_app(_cache_reply, received)) as url:
+        yield url, received
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["complete", "stream"])
+@pytest.mark.parametrize("fields", ["deepseek", "details", "both"])
+def test_cache_hits_are_counted_priced_and_reported(
+        cache_endpoint: tuple[str, list[Received]], tmp_path: Path, fields: str,
+        stream: bool) -> None:
+    url, received = cache_endpoint
+    model = OpenAIBackend("deepseek-flash", base_url=url, pricing=CACHE_PRICES)
+    log = EventLog()
+    with RunStore(tmp_path) as store:
+        store.create("ask-1", "ask", tmp_path, {})
+        ctx = RunContext("ask-1", model, emit=log, store=store)
+        results = [ctx.chat("answer", _asking(fields), stream=stream) for _ in range(2)]
+        record = store.get("ask-1")
+    assert [bool(r.body.get("stream")) for r in received[-2:]] == [stream, stream]
+    usage = results[-1].usage
+    assert (usage.prompt_tokens, usage.cached_prompt_tokens, usage.completion_tokens) == (
+        1000, 930, 20)
+    one = (70 * 0.30 + 930 * 0.006 + 20 * 1.20) / 1e6  # misses, hits, completion
+    assert usage.cost == pytest.approx(one)
+    totals = model.meter.totals
+    assert (totals.calls, totals.prompt_tokens, totals.cached_prompt_tokens) == (2, 2000, 1860)
+    assert totals.cost == pytest.approx(2 * one)
+    events = log.of("tokens")
+    assert [(e.prompt_tokens, e.cached_prompt_tokens) for e in events] == [(1000, 930)] * 2
+    assert events[-1].cost == pytest.approx(one)
+    assert events[-1].run_cost == pytest.approx(2 * one)
+    assert EVENT_ADAPTER.validate_json(events[-1].model_dump_json()) == events[-1]
+    assert (record.calls, record.prompt_tokens, record.cached_prompt_tokens) == (2, 2000, 1860)
+    assert record.cost == pytest.approx(2 * one)
+
+
+def test_cache_hits_cost_the_prompt_rate_unless_priced(
+        cache_endpoint: tuple[str, list[Received]]) -> None:
+    url, _ = cache_endpoint
+    model = OpenAIBackend("deepseek-v4-pro", base_url=url, pricing=Pricing(0.30, 1.20))
+    usage = model.chat(_asking("deepseek")).usage
+    assert usage.cached_prompt_tokens == 930
+    assert usage.cost == pytest.approx((1000 * 0.30 + 20 * 1.20) / 1e6)
+    assert model.chat(_asking("none")).usage.cached_prompt_tokens == 0  # none reported
+    # A server claiming more hits than prompt tokens is held to the prompt.
+    assert model.chat(_asking("details", prompt=10, cached=50)).usage.cached_prompt_tokens == 10
+    with pytest.raises(ValueError, match="cached_prompt_tokens"):
+        Usage(prompt_tokens=10, cached_prompt_tokens=11)
+
+
+def test_cache_hit_price_from_the_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "fathom.toml"
+    table = ('[model]\nbackend = "openai"\nmodel = "deepseek-flash"\n'
+             'base_url = "http://127.0.0.1:9/v1"\nprice_prompt_per_mtok = 0.30\n'
+             'price_completion_per_mtok = 1.20\n')
+    config.write_text(table + "price_cached_prompt_per_mtok = 0.006\n")
+    assert chat_model_from_config(ModelSettings(config_file=config)).pricing == CACHE_PRICES
+    config.write_text(table)
+    unset = chat_model_from_config(ModelSettings(config_file=config)).pricing
+    assert unset == Pricing(0.30, 1.20) and unset.cached_prompt_per_mtok is None
 
 
 # -- embedded: the bundled SmolLM2, in-process ----------------------------------------------
@@ -347,7 +435,7 @@ def test_backend_none_and_remote_context_window(tmp_path: Path) -> None:
     with pytest.raises(ChatModelError, match="no model"):
         chat_model_from_config(none)
     remote = chat_model_from_config(ModelSettings(
-        config_file=tmp_path / "absent.toml", backend="openai", model="deepseek-v4",
+        config_file=tmp_path / "absent.toml", backend="openai", model="deepseek-v4-pro",
         base_url="http://127.0.0.1:9/v1", context_tokens=1_048_576,
     ))
     assert remote.context_window == 1_048_576

@@ -1,5 +1,6 @@
-"""The status bar: model and backend, tokens/s, context used, index freshness, and the
-progress of the running stage (measured for indexing, packing and prefill)."""
+"""The status bar: model and backend, tokens/s, context used and the share of it the
+server read from its context cache, index freshness, and the progress of the running
+stage (measured for indexing, packing and prefill)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from app.tui.state import Stage
 if TYPE_CHECKING:
     from app.tui.app import FathomApp
 
-WATCHED = ("model_info", "index_summary", "indexing", "stage", "speed", "prompt_tokens")
+WATCHED = ("model_info", "index_summary", "indexing", "stage", "speed", "prompt_tokens",
+           "cached_prompt_tokens")
 STALE_AFTER = 60.0  # seconds after which the index's age is shown
 
 
@@ -26,6 +28,14 @@ def age(seconds: float) -> str:
     if seconds < 3600:
         return f"{int(seconds // 60)} min ago"
     return f"{int(seconds // 3600)} h ago"
+
+
+def cache_share(cached: int, prompt: int) -> str:
+    """`cache 93%`: the share of the prompt read from the server's context cache (rounded
+    down, so 100% means all of it); empty when none was."""
+    if cached <= 0 or prompt <= 0:
+        return ""
+    return f"cache {min(cached, prompt) * 100 // prompt}%"
 
 
 def stage_text(stage: Stage) -> str:
@@ -64,6 +74,8 @@ class StatusBar(Horizontal):
         parts.append(f"{app.speed:.1f} tok/s" if app.speed is not None else "– tok/s")
         if info and app.prompt_tokens is not None:
             parts.append(f"ctx {app.prompt_tokens:,}/{info.context:,}")
+            if cached := cache_share(app.cached_prompt_tokens, app.prompt_tokens):
+                parts.append(cached)
         if app.indexing:
             parts.append("index: updating…")
         elif app.index_summary is not None:
