@@ -1,6 +1,8 @@
 """Check an answer's `path:line` citations against the files they point at.
 
-A citation is `path:LINE` or `path:LINE-END` (also inside backticks). It is kept only
+A citation is `path:LINE` or `path:LINE-END` (also inside backticks), or the number of a
+span the model was shown (`[2]`, `[1, 3]`), which `render_span_numbers` first writes out
+as the span's `path:LINE-END`. It is kept only
 when the file exists inside the repository (the same path rules as editing: no escape,
 no `.git/`, no secrets), the lines exist, and the cited lines — give or take `slack`
 lines, for off-by-one answers — contain what the claim around it mentions: one of the
@@ -26,6 +28,12 @@ _CODE = re.compile(r"`([^`\n]+)`")
 _FILE_NAME = re.compile(
     r"(?:[\w.-]+/)+[\w.-]+|\b[\w-]+\.(?:py|pyi|js|jsx|ts|tsx|md|rst|txt|toml|json|ya?ml|cfg|"
     r"ini|c|h|cc|cpp|hpp|go|rs|java|kt|rb|php|cs|swift|scala|sh|sql|html|css)\b")
+# `[2]`, `[1, 3]` or `[1][3]`, not an index (`items[2]`), a Markdown link (`[2](url)`)
+# or a link definition (`[2]: url`).
+_SPAN_NUMBERS = re.compile(
+    r"(?<![\w\]\)`])((?:\[\d{1,3}(?:\s*,\s*\d{1,3})*\])+)(?![(:])")
+# Where span numbers are not citations: fenced code and inline code (odd split parts).
+_CODE_PARTS = re.compile(r"(```.*?(?:```|$)|~~~.*?(?:~~~|$)|`[^`\n]+`)", re.DOTALL)
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*(\[-])|\n")
 _EXTRA_STOPWORDS = frozenset({
@@ -165,6 +173,25 @@ def verify_citations(root: str | Path, answer: str, slack: int = SLACK) -> Citat
                 dropped.append(CheckedCitation(citation, match.group(0), claim.strip(), False,
                                                reason, start + match.start()))
     return CitationReport(verified, dropped)
+
+
+def render_span_numbers(text: str, spans: list[str]) -> str:
+    """`text` with each citation of a span by number (`[2]`, `[1, 3]`) written out as
+    the span's `path:LINE-END` (`spans[i - 1]` for number i), in parentheses unless it
+    already stands in some. Numbers that name no span, and code, are left as they are."""
+    def written(match: re.Match[str]) -> str:
+        """One bracketed group of numbers, as citations if every number names a span."""
+        numbers = [int(n) for n in re.findall(r"\d+", match.group(1))]
+        if not all(1 <= n <= len(spans) for n in numbers):
+            return match.group(0)
+        cited = ", ".join(spans[n - 1] for n in numbers)
+        before, after = match.string[:match.start()], match.string[match.end():]
+        wrapped = before.rstrip().endswith("(") and after.lstrip().startswith(")")
+        return cited if wrapped else f"({cited})"
+
+    parts = _CODE_PARTS.split(text)
+    return "".join(part if i % 2 else _SPAN_NUMBERS.sub(written, part)
+                   for i, part in enumerate(parts))
 
 
 def mark_dropped(answer: str, dropped: list[CheckedCitation]) -> str:

@@ -1,9 +1,11 @@
 """The `ask` graph (Fast Path): retrieve → answer → verify.
 
 `retrieve` ranks and packs the repository for the question: the whole repository when
-it fits the model's context (a V4 model's 1M tokens), else the top of the ranking —
-whole files, then signatures, then a listing — and the best-matching spans with
-numbered lines, which is what citations point at. It reports how indexing and packing
+it fits the model's context (a V4 model's 1M tokens); else the question decides: the
+definitions it names and the best-matching spans get the room first, then the relevant
+files whole and the others' outlines (`agents.graphs.context`). The spans are numbered
+and have numbered lines, which is what citations point at; they are the answer's
+sources, shown with it whatever the model says. It reports how indexing and packing
 go (`Progress`) and what the model will see (`ContextPacked`, the pack's manifest). The
 pack goes into the system message, the same for every question and every follow-up, so
 a model's cached KV prefix survives; the earlier turns of the conversation follow, then
@@ -11,8 +13,9 @@ the spans and the question. `answer` makes one streamed call (non-thinking on th
 Path, thinking when routed to the Slow Path): each piece is emitted as it comes
 (`AnswerDelta`, `ReasoningDelta`), and before them the model's reading of the prompt
 when its backend reports it (`Progress`).
-`verify` keeps the citations that hold against the files and marks the rest. With no
-model, or a model that fails, the answer is the ranked spans themselves.
+`verify` writes span numbers the model cited (`[2]`) out as `path:line`, keeps the
+citations that hold against the files and marks the rest. With no model, or a model
+that fails, the answer is the ranked spans themselves.
 """
 
 from __future__ import annotations
@@ -24,10 +27,16 @@ from typing import Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 
-from agents.citations import CheckedCitation, Citation, mark_dropped, verify_citations
+from agents.citations import (
+    CheckedCitation,
+    Citation,
+    mark_dropped,
+    render_span_numbers,
+    verify_citations,
+)
 from agents.events import ContextPacked, PackManifest
 from agents.graphs.base import RunContext, State
-from agents.graphs.context import DEFAULT_CONTEXT, build_context, hit_json, prompt_budget
+from agents.graphs.context import DEFAULT_CONTEXT, Source, build_context, prompt_budget
 from agents.llm import ChatMessage, ChatModel, ChatModelError
 from agents.prompts.ask import ASK_SYSTEM, ASK_USER, NO_MODEL_ANSWER, REPOSITORY_SECTION
 from tools.repo.index import IndexStats
@@ -56,6 +65,7 @@ class AskState(TypedDict, total=False):
     packed: dict[str, Any]
     index: dict[str, Any]
     reply: str
+    written: str
     answer: str
     model: str
     warnings: list[str]
@@ -71,10 +81,14 @@ class AskState(TypedDict, total=False):
 
 @dataclass(frozen=True)
 class AskResult:
-    """An answer, its verified citations, what was dropped, and what the model saw.
+    """An answer, its verified citations, its sources, what was dropped, and what the
+    model saw.
 
-    `reply` is the answer as written, before dropped citations were marked in `answer`;
-    `error` says why no model answered when one was configured.
+    `sources` are the spans the model read, best first (number i in the prompt is
+    `sources[i - 1]`), whatever the model made of them. `written` is the model's text
+    exactly as it streamed; `reply` is that text with cited span numbers written out as
+    `path:line`, before dropped citations were marked in `answer`; `error` says why no
+    model answered when one was configured.
     """
 
     answer: str
@@ -82,27 +96,33 @@ class AskResult:
     path: str
     model: str
     dropped: list[CheckedCitation] = field(default_factory=list)
-    spans: list[dict[str, Any]] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
     reply: str = ""
+    written: str = ""
     manifest: PackManifest | None = None
     index: IndexStats | None = None
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The `fathom ask --json` contract: exactly answer, citations, path, model."""
+        """The `fathom ask --json` contract: answer, citations, sources, path, model."""
         return {"answer": self.answer, "citations": [c.to_json() for c in self.citations],
+                "sources": [s.to_json() for s in self.sources],
                 "path": self.path, "model": self.model}
 
     @classmethod
     def from_state(cls, state: State) -> AskResult:
-        """The result of a finished `ask` run."""
+        """The result of a finished `ask` run (also one checkpointed before sources were
+        kept by name: its spans carried a score instead)."""
         packed, index = state.get("packed"), state.get("index")
+        reply = state.get("reply", "")
         return cls(state.get("answer", ""),
                    [Citation(**c) for c in state.get("citations", [])],
                    state.get("path", "fast"), state.get("model", "none"),
                    [CheckedCitation.from_json(d) for d in state.get("dropped", [])],
-                   state.get("spans", []), state.get("reply", ""),
+                   [Source(s["path"], s["line"], s["end_line"], s.get("name"))
+                    for s in state.get("spans", [])],
+                   reply, state.get("written", reply),
                    PackManifest.model_validate(packed) if packed else None,
                    IndexStats(**index) if index else None,
                    state.get("warnings", []), state.get("error"))
@@ -177,7 +197,8 @@ class AskNodes:
         self.ctx.emit(ContextPacked(run_id=self.ctx.run_id, step="retrieve",
                                     manifest=built.manifest))
         return {"pack": built.pack, "spans_text": built.spans, "history": turns,
-                "spans": [hit_json(h) for h in built.hits], "index": built.index.to_json(),
+                "spans": [s.to_json() for s in built.sources],
+                "index": built.index.to_json(),
                 "packed": built.manifest.model_dump(mode="json"), "error": error}
 
     def answer(self, state: State) -> State:
@@ -206,14 +227,18 @@ class AskNodes:
                 "warnings": list(result.warnings)}
 
     def verify(self, state: State) -> State:
-        """Keep the citations that hold; mark and report the others."""
+        """Write cited span numbers out as `path:line`; keep the citations that hold;
+        mark and report the others."""
         if state.get("model", "none") == "none":
             return {"status": "done", "dropped": [], "summary": "answered from ranked spans"}
-        reply = state.get("reply", "")
+        written = state.get("reply", "")
+        sources = [Source(s["path"], s["line"], s["end_line"]) for s in state.get("spans", [])]
+        reply = render_span_numbers(written, [str(s) for s in sources])
         report = verify_citations(state["repo"], reply)
         for item in report.dropped:
             self.ctx.notice("verify", f"dropped citation {item.text}: {item.reason}")
-        return {"answer": mark_dropped(reply, report.dropped),
+        return {"reply": reply, "written": written,
+                "answer": mark_dropped(reply, report.dropped),
                 "citations": [c.to_json() for c in report.verified],
                 "dropped": [d.to_json() for d in report.dropped], "status": "done",
                 "summary": f"{len(report.verified)} citations verified, "

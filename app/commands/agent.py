@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from agents.events import Event
+    from agents.graphs.ask import AskResult
     from agents.graphs.base import Budgets
     from agents.graphs.runner import Approver, RunOutcome
     from agents.llm import ChatModel
@@ -158,14 +159,28 @@ class _Display:
             self._open.out("")
             self._open = None
 
-    def answer(self, reply: str, answer: str) -> None:
-        """Print `answer` on stdout, unless `reply` — the model's own words, before
-        unverified citations were marked — is what streamed (dropped citations were
-        shown as notices)."""
+    def answer(self, result: "AskResult", root: Path) -> None:
+        """Print the answer on stdout, unless the model's text as written is what
+        streamed (dropped citations were shown as notices; the span numbers it cites
+        are the numbers of the sources), then the sources the model read."""
         streamed = "".join(self.streamed).strip()
         self._end_line()
-        if not streamed or streamed != reply.strip():
-            console.print(answer, markup=False, highlight=False, soft_wrap=True)
+        if not streamed or streamed != result.written.strip():
+            console.print(result.answer, markup=False, highlight=False, soft_wrap=True)
+        if result.model != "none":  # without a model the answer lists them already
+            _print_sources(result, root)
+
+
+def _print_sources(result: "AskResult", root: Path) -> None:
+    """The spans the model read, numbered as in its prompt, each a link to its file."""
+    if not result.sources:
+        return
+    console.print("\nSources:", highlight=False)
+    for number, source in enumerate(result.sources, 1):
+        target = (root / source.path).resolve().as_uri()
+        name = f"  [dim]{escape(source.name)}[/]" if source.name else ""
+        where = f"[link={target}]{escape(str(source))}[/link]"
+        console.print(f"  {escape(f'[{number}]')} {where}{name}", highlight=False)
 
 
 def _approver(yes: bool) -> "Approver | None":
@@ -217,7 +232,7 @@ def ask_command(
     if as_json:
         emit_json(result.to_json())
         return
-    display.answer(result.reply, result.answer)
+    display.answer(result, root)
     if routed.graph != "ask":
         err_console.print(f"[dim]this reads as a change request; `fathom {routed.graph}` "
                           "makes it[/]", highlight=False)
@@ -225,7 +240,7 @@ def ask_command(
     saw = (f"saw {seen.count('full')} whole files, {seen.count('signatures')} outlines, "
            f"{seen.count('omitted')} listed" if seen and seen.included else "saw no pack")
     err_console.print(f"[dim]{routed.path} path · {escape(result.model)} · {saw}, "
-                      f"{len(result.spans)} spans · {len(result.citations)} citations · "
+                      f"{len(result.sources)} sources · {len(result.citations)} citations · "
                       f"run {outcome.run_id}[/]", highlight=False)
 
 
@@ -241,6 +256,7 @@ def _patch_json(outcome: "RunOutcome") -> dict[str, Any]:
         "summary": state.get("summary") or record.summary,
         "approval": outcome.approval,
         "usage": {"calls": record.calls, "prompt_tokens": record.prompt_tokens,
+                  "cached_prompt_tokens": record.cached_prompt_tokens,
                   "completion_tokens": record.completion_tokens, "cost": record.cost},
     }
 
@@ -254,7 +270,7 @@ def _report(outcome: "RunOutcome", as_json: bool, display: "_Display") -> None:
         if as_json:
             emit_json(result.to_json())
         else:
-            display.answer(result.reply, result.answer)
+            display.answer(result, Path(outcome.state["repo"]))
         return
     if outcome.kind == "review":
         data = _review_json(outcome)
@@ -271,8 +287,11 @@ def _report(outcome: "RunOutcome", as_json: bool, display: "_Display") -> None:
         if outcome.status == "awaiting_approval" and outcome.approval:
             console.print(outcome.approval.get("instructions", ""), markup=False,
                           highlight=False)
-        console.print(f"[dim]run {outcome.run_id} · {outcome.record.total_tokens} tokens · "
-                      f"${outcome.record.cost:.4f}[/]", highlight=False)
+        record = outcome.record
+        cached = (f" ({record.cached_prompt_tokens / record.prompt_tokens:.0%} of the prompt "
+                  "from the server's cache)" if record.cached_prompt_tokens else "")
+        console.print(f"[dim]run {outcome.run_id} · {record.total_tokens} tokens{cached} · "
+                      f"${record.cost:.4f}[/]", highlight=False)
     if outcome.status == "failed":
         raise typer.Exit(EXIT_FAILED)
 

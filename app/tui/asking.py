@@ -6,7 +6,8 @@ module routes the question (to show the path taken), runs the graph in a thread 
 the conversation so far, and translates its typed events as they come: steps into
 stages, the progress of indexing, packing and prefill into measured stages, the pack's
 manifest into `ContextReady`, streamed pieces into `AnswerText` and
-`ReasoningText`, the result into an `Answer` whose valid citations link to the code.
+`ReasoningText`, the result into an `Answer` whose valid citations link to the code and
+whose sources (the spans the model read) are listed with it.
 Cancelling is the graph's too: its run stops between two streamed pieces, interrupted.
 """
 
@@ -41,10 +42,12 @@ from app.tui.state import (
     ContextReady,
     IndexSummary,
     ManifestFile,
+    ManifestSpan,
     ModelInfo,
     PathTaken,
     ReasoningText,
     RouteChosen,
+    SourceSpan,
     Stage,
 )
 
@@ -112,7 +115,8 @@ def ask(service: FathomService, question: str, earlier: Sequence[Answer],
         model=result.model, prompt_tokens=usage.prompt_tokens if usage else 0,
         completion_tokens=completion, seconds=round(ended - started, 3),
         tokens_per_second=round(rate, 1), warnings=tuple(result.warnings),
-        error=result.error))
+        error=result.error, cached_prompt_tokens=usage.cached_prompt_tokens if usage else 0,
+        sources=source_spans(service.root, result)))
 
 
 def context_manifest(packed: PackManifest, info: ModelInfo) -> ContextManifest:
@@ -120,8 +124,11 @@ def context_manifest(packed: PackManifest, info: ModelInfo) -> ContextManifest:
     the one the graph filled)."""
     files = tuple(ManifestFile(f.path, f.tokens, f.mode, f.reason, f.section)
                   for f in packed.files)
+    spans = tuple(ManifestSpan(s.number, s.path, s.line, s.end_line, s.name, s.tokens)
+                  for s in packed.spans)
     return ContextManifest(packed.query, ModelInfo(info.name, info.backend, packed.context),
-                           packed.budget, packed.pack_tokens, packed.spans_tokens, files)
+                           packed.budget, packed.pack_tokens, packed.spans_tokens, files,
+                           spans, packed.focused)
 
 
 def checked_citations(root: Path, result: AskResult) -> tuple[Citation, ...]:
@@ -141,6 +148,12 @@ def checked_citations(root: Path, result: AskResult) -> tuple[Citation, ...]:
     return tuple(sorted(found.values(), key=lambda c: _position(result.reply, c)))
 
 
+def source_spans(root: Path, result: AskResult) -> tuple[SourceSpan, ...]:
+    """The spans the model read, numbered as in its prompt, each with its first line."""
+    return tuple(SourceSpan(n, s.path, s.line, s.end_line, s.name, _line(root, s.path, s.line))
+                 for n, s in enumerate(result.sources, 1))
+
+
 def _position(text: str, citation: Citation) -> int:
     """Where the citation first appears in `text` (its path:line form)."""
     at = text.find(f"{citation.path}:{citation.line}")
@@ -148,8 +161,12 @@ def _position(text: str, citation: Citation) -> int:
 
 
 def _line(root: Path, path: str, line: int) -> str:
-    """Line `line` of a verified citation's file, stripped and cut short."""
-    lines = (root / path).read_text(encoding="utf-8", errors="replace").splitlines()
+    """Line `line` of a file the graph checked (a verified citation or a source),
+    stripped and cut short; empty when the file is gone."""
+    try:
+        lines = (root / path).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return ""
     return lines[line - 1].strip()[:80] if line <= len(lines) else ""
 
 

@@ -90,6 +90,25 @@ class Citation:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceSpan:
+    """A span the model read (number `number` in its prompt): where, which definition
+    (`name`, None for a window of lines), and its first line."""
+
+    number: int
+    path: str
+    line: int
+    end_line: int
+    name: str | None = None
+    snippet: str = ""
+
+    @property
+    def where(self) -> str:
+        """`path:line-end_line`."""
+        tail = f"-{self.end_line}" if self.end_line != self.line else ""
+        return f"{self.path}:{self.line}{tail}"
+
+
+@dataclass(frozen=True, slots=True)
 class ManifestFile:
     """One file of the repository and what the model saw of it."""
 
@@ -106,12 +125,25 @@ class ManifestFile:
 
 
 @dataclass(frozen=True, slots=True)
+class ManifestSpan:
+    """A numbered span sent with the question: where, which definition, its tokens."""
+
+    number: int
+    path: str
+    line: int
+    end_line: int
+    name: str | None
+    tokens: int
+
+
+@dataclass(frozen=True, slots=True)
 class ContextManifest:
     """What went into the model's context for one request.
 
     `pack_tokens` is the packed repository, `spans_tokens` the spans with numbered lines
-    that citations point at; `budget` is the repository text the prompt could hold,
-    `model.context` the model's whole window.
+    that citations point at (`spans`); `budget` is the repository text the prompt could
+    hold, `model.context` the model's whole window. `focused`: the repository did not
+    fit, so the question chose what went in.
     """
 
     query: str
@@ -120,6 +152,8 @@ class ContextManifest:
     pack_tokens: int
     spans_tokens: int
     files: tuple[ManifestFile, ...]
+    spans: tuple[ManifestSpan, ...] = ()
+    focused: bool = False
 
     @property
     def used(self) -> int:
@@ -143,10 +177,12 @@ class ContextManifest:
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """A finished answer: its text, the checked citations and what it cost.
+    """A finished answer: its text, the checked citations, its sources (the spans the
+    model read, best first) and what it cost.
 
     `model` is "none" when no model wrote it (the ranked code spans are the answer);
-    `error` says why, when a model was configured but failed.
+    `error` says why, when a model was configured but failed. `cached_prompt_tokens` of
+    the `prompt_tokens` came from the server's context cache.
     """
 
     question: str
@@ -161,6 +197,8 @@ class Answer:
     tokens_per_second: float
     warnings: tuple[str, ...] = ()
     error: str | None = None
+    cached_prompt_tokens: int = 0
+    sources: tuple[SourceSpan, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,7 +46,7 @@ def test_ask_keeps_real_citations_and_drops_fabricated_ones(shop_repo: Path) -> 
     assert result.answer.endswith("shop/pricing.py:16: lines 14-17 of shop/pricing.py do not "
                                   "mention checkout")
     assert len(log.of("notice")) == 2
-    assert set(result.to_json()) == {"answer", "citations", "path", "model"}
+    assert set(result.to_json()) == {"answer", "citations", "sources", "path", "model"}
     system, question = model.requests[0][0].content, model.requests[0][-1].content
     assert '<repository name="shop">' in system  # the pack leads, the same for every question
     assert question.startswith("<relevant_spans>") and question.endswith(
@@ -115,8 +115,8 @@ def test_ask_without_a_model_returns_the_ranked_spans(shop_repo: Path) -> None:
                         model=None)
     result = AskResult.from_state(outcome.state)
     assert result.model == "none" and result.answer.startswith("No model answered")
-    assert result.citations[0] == Citation("shop/pricing.py", 6, 13)  # apply_discount's span
-    assert [c.path for c in result.citations] == [s["path"] for s in result.spans]
+    assert result.citations[0] == Citation("shop/pricing.py", 8, 13)  # apply_discount itself
+    assert [c.path for c in result.citations] == [s.path for s in result.sources]
     assert "shop/pricing.py:" in result.answer and result.error is None
     assert result.manifest is not None and not result.manifest.included
 
@@ -139,9 +139,9 @@ def test_context_packs_the_whole_repository_when_it_fits(shop_repo: Path) -> Non
     whole = build_context(shop_repo, "apply_discount", 131_072, 100_000)
     assert whole.manifest.included and whole.manifest.count("omitted") == 0
     assert whole.pack.startswith("<repository") and whole.spans.startswith("<relevant_spans>")
-    assert whole.hits[0].path == "shop/pricing.py" and whole.index.files > 0
+    assert whole.sources[0].path == "shop/pricing.py" and whole.index.files > 0
     small = build_context(shop_repo, "apply_discount", 131_072, 400)
-    assert len(small.pack) < len(whole.pack) and small.hits[0].path == "shop/pricing.py"
+    assert len(small.pack) < len(whole.pack) and small.sources[0].path == "shop/pricing.py"
     assert small.manifest.pack_tokens + small.manifest.spans_tokens <= 400
     assert small.manifest.count("omitted") > 0
     spans_only = build_context(shop_repo, "apply_discount", 131_072, 400, with_pack=False)

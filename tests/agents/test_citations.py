@@ -9,6 +9,7 @@ from agents.citations import (
     check_citation,
     claim_terms,
     mark_dropped,
+    render_span_numbers,
     verify_citations,
 )
 
@@ -48,3 +49,22 @@ def test_paths_outside_the_repository_and_secrets_are_refused(shop_repo: Path) -
     assert check_citation(shop_repo, Citation(".env", 1, 1), "`TOKEN` here")
     assert check_citation(shop_repo, Citation("shop/pricing.py", 9, 8), "`x`") == \
         "shop/pricing.py:9-8: not a line range"
+
+
+def test_span_numbers_are_written_out_where_they_cite_and_nowhere_else() -> None:
+    spans = ["shop/pricing.py:8-13", "shop/checkout.py:9"]
+    cases = {
+        "`apply_discount` [1] raises.": "`apply_discount` (shop/pricing.py:8-13) raises.",
+        "See ([2]).": "See (shop/checkout.py:9).",
+        "Both [1, 2] and [2][1].": "Both (shop/pricing.py:8-13, shop/checkout.py:9) and "
+                                   "(shop/checkout.py:9, shop/pricing.py:8-13).",
+        "items[1] is an index": "items[1] is an index",
+        "[3] names no span, nor [1, 3]": "[3] names no span, nor [1, 3]",
+        "a [1](https://example.com) link": "a [1](https://example.com) link",
+        "[1]: https://example.com": "[1]: https://example.com",
+        "code `x[1]` and\n```\n[1]\n```\n[2]": "code `x[1]` and\n```\n[1]\n```\n"
+                                               "(shop/checkout.py:9)",
+    }
+    for written, rendered in cases.items():
+        assert render_span_numbers(written, spans) == rendered, written
+    assert render_span_numbers("[1]", []) == "[1]"

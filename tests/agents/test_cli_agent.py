@@ -50,9 +50,9 @@ def scripted(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
 def test_ask_json_contract_without_a_model(shop_repo: Path) -> None:
     data = run("ask", "where is apply_discount defined?", "--repo", str(shop_repo), "--json",
                "--no-model")
-    assert set(data) == {"answer", "citations", "path", "model"}
+    assert set(data) == {"answer", "citations", "sources", "path", "model"}
     assert data["model"] == "none" and data["path"] == "fast"
-    assert data["citations"][0] == {"path": "shop/pricing.py", "line": 6, "end_line": 13}
+    assert data["citations"][0] == {"path": "shop/pricing.py", "line": 8, "end_line": 13}
     slow = run("ask", "where is apply_discount defined?", "--repo", str(shop_repo), "--json",
                "--no-model", "--path", "slow")
     assert slow["path"] == "slow"
@@ -120,7 +120,7 @@ def test_ask_end_to_end_with_the_bundled_smollm2(shop_repo: Path,
     monkeypatch.setenv("FATHOM_MAX_TOKENS", "12")
     data = run("ask", "What does apply_discount return?", "--repo", str(shop_repo), "--json",
                "--context-tokens", "800")
-    assert set(data) == {"answer", "citations", "path", "model"}
+    assert set(data) == {"answer", "citations", "sources", "path", "model"}
     assert data["model"] == "smollm2-135m-instruct" and data["path"] == "fast"
     assert data["answer"].strip()
     for citation in data["citations"]:  # whatever it cites was checked against the files

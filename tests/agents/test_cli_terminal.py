@@ -172,6 +172,8 @@ def test_ask_streams_the_answer_on_a_terminal(shop_repo: Path, screen: Screen,
     shown = screen.getvalue()
     assert shown.count("looks the code up") == 1  # not printed again at the end
     assert "dropped citation shop/refunds.py:12: shop/refunds.py: no such file" in shown
+    sources = re.search(r"\nSources:\n(  \[\d\] shop/\S+:\d+-\d+.*\n)+", shown)
+    assert sources and sources.start() > shown.index("· verify")  # listed after the answer
     assert shown.rstrip().splitlines()[-1].startswith("fast path · scripted-answerer")
 
 
@@ -194,7 +196,7 @@ def test_ask_json_stays_quiet_on_a_terminal(shop_repo: Path, screen: Screen,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FATHOM_SCRIPT", str(TRANSCRIPTS / "ask_fabricated.json"))
     data = json.loads(ask(QUESTION, "--repo", str(shop_repo), "--json"))
-    assert set(data) == {"answer", "citations", "path", "model"}
+    assert set(data) == {"answer", "citations", "sources", "path", "model"}
     assert "shop/refunds.py:12 [unverified]" in data["answer"]
     assert screen.getvalue() == ""  # nothing streamed, no progress
 
@@ -207,6 +209,7 @@ def test_ask_without_a_terminal_prints_the_checked_answer(
     assert "shop/refunds.py:12 [unverified]" in shown  # brackets are text, not markup
     assert ("`apply_discount` (shop/pricing.py:8) looks the code up in `DISCOUNT_CODES` "
             "(shop/pricing.py:5) and takes") in shown  # as written: not wrapped at 80 columns
+    assert re.search(r"\n\nSources:\n  \[1\] shop/pricing\.py:\d+-\d+  DISCOUNT_CODES\n", shown)
 
 
 def test_ask_shows_indexing_and_packing_progress_on_a_terminal(

@@ -15,6 +15,7 @@ import json
 import os
 import sqlite3
 import tempfile
+from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -34,6 +35,9 @@ BULK_COMMIT_FILES = 50
 # fewer than this many bytes per token it would be cheaper to count (rare for code).
 BYTES_PER_TOKEN_FLOOR = 6
 COUNT_BATCH = 64
+# No source text averages more bytes per V4 token than this (code averages 3-5): a
+# repository with more bytes than budget × this cannot fit whole, without counting.
+BYTES_PER_TOKEN_CEILING = 16
 # At most this share of the budget goes to the signature skeleton before whole files.
 SKELETON_SHARE = 0.3
 DOC_SUFFIXES = {".md", ".rst", ".txt", ".adoc", ".org"}
@@ -55,12 +59,17 @@ class PackOptions:
         query: what the context is for; decides which files are shown whole.
         focus: paths that must be shown whole first if they fit.
         recent_commits: files touched by this many last commits go to the tail.
+        relevant_first: for a window that cannot hold the repository: the first room
+            for whole files goes only to the relevant ones (in focus, or defining what
+            the query names); every other file gets its outline before any of them is
+            shown whole, so small unrelated files do not crowd out the map.
     """
 
     budget: int = 1_000_000
     query: str = ""
     focus: tuple[str, ...] = ()
     recent_commits: int = RECENT_COMMITS
+    relevant_first: bool = False
 
 
 @dataclass(slots=True)
@@ -85,6 +94,11 @@ class Pack:
     text: str
     total_tokens: int
     entries: list[ManifestEntry] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """Whether every packable file is shown whole (the repository fit the budget)."""
+        return all(e.mode == "full" for e in self.entries if e.section != "skipped")
 
     def manifest(self) -> dict[str, object]:
         """The manifest as JSON-ready data."""
@@ -114,10 +128,12 @@ def pack_repository(index: RepoIndex, options: PackOptions = PackOptions(),
         tracker = _Progress(progress, sum(f.reason is None for f in files.values()))
         recent = _recent(index.root, options.recent_commits, files)
         order = _layout(conn, files, recent)
-        priority = _priority(conn, files, recent, options)
+        priority, relevant = _priority(conn, files, recent, options)
         counter = CachedCounter(index.root, conn)
         segments = Segments(index.root, files, counter)
-        _choose_modes(files, order, priority, segments, options.budget, tracker)
+        first_whole = relevant if options.relevant_first else priority
+        _choose_modes(files, order, (priority, first_whole), segments, options.budget,
+                      tracker)
         text, total = segments.assemble(order)
         counter.save()
         tracker.reach(tracker.total)
@@ -130,6 +146,16 @@ def pack_repository(index: RepoIndex, options: PackOptions = PackOptions(),
         for f in (files[p] for p in order + sorted(p for p in files if p not in set(order)))
     ]
     return Pack(str(index.root), options.budget, options.query, text, total, entries)
+
+
+def may_fit_whole(index: RepoIndex, budget: int) -> bool:
+    """Whether the (already updated) index's packable files might all fit whole within
+    ``budget`` tokens: False only when their size alone rules it out."""
+    with closing(index.connect()) as conn:
+        (size,) = conn.execute(
+            "SELECT COALESCE(SUM(f.size), 0) FROM files f JOIN blobs b ON b.id = f.blob_id "
+            "WHERE f.skip_reason IS NULL AND b.secret IS NULL").fetchone()
+    return size <= budget * BYTES_PER_TOKEN_CEILING
 
 
 def write_pack(pack: Pack, out: Path, manifest: Path | None = None) -> None:
@@ -218,15 +244,23 @@ def _layout(
 
 def _priority(
     conn: sqlite3.Connection, files: dict[str, PackFile], recent: list[str], options: PackOptions
-) -> list[str]:
-    """Who gets the budget first: focus, what the query names, recent work, top docs, rank."""
+) -> tuple[list[str], list[str]]:
+    """Who gets the budget first — focus, what the query names, recent work, top docs,
+    rank — and the relevant files among them (focus, and files defining what the query
+    names), both as packable paths."""
     # Definitions matter only where the query names some.
     ranking = rank(conn, RankQuery(options.query, options.focus), definitions=bool(options.query))
     named = [d.path for d in ranking.definitions if d.name in ranking.mentioned]
     top_docs = [p for p, f in files.items() if f.section == "docs" and "/" not in p]
-    first = [p for p in options.focus if p in files] + named + list(reversed(recent)) + top_docs
+    relevant = [p for p in options.focus if p in files] + named
+    first = relevant + list(reversed(recent)) + top_docs
     rest = ranking.file_order() + sorted(files)
-    return [p for p in dict.fromkeys(first + rest) if files[p].reason is None]
+
+    def packable(paths: list[str]) -> list[str]:
+        """`paths` without repeats and without files that can never be packed."""
+        return [p for p in dict.fromkeys(paths) if files[p].reason is None]
+
+    return packable(first + rest), packable(relevant)
 
 
 def _attach_signatures(conn: sqlite3.Connection, files: dict[str, PackFile]) -> None:
@@ -252,16 +286,18 @@ def _attach_signatures(conn: sqlite3.Connection, files: dict[str, PackFile]) -> 
 def _choose_modes(
     files: dict[str, PackFile],
     order: list[str],
-    priority: list[str],
+    priority: tuple[list[str], list[str]],
     segments: Segments,
     budget: int,
     progress: _Progress,
 ) -> None:
     """Decide each file's mode, by priority, so the total stays within ``budget``.
 
-    Whole files first, up to (1 - SKELETON_SHARE) of the budget; then the signatures of
-    the files still only listed; then whatever room is left goes to more whole files and
-    more signatures, each pass in priority order.
+    ``priority`` is every packable file in priority order and the files that may be
+    shown whole in the first pass (all of them, or only the relevant ones). Whole files
+    first, up to (1 - SKELETON_SHARE) of the budget; then the signatures of the files
+    still only listed; then whatever room is left goes to more whole files and more
+    signatures, each pass in priority order.
     """
     counter = segments.counter
     fixed = [segments.preamble(), "<omitted>\n", "</omitted>\n"]
@@ -272,9 +308,9 @@ def _choose_modes(
             f"budget of {budget} tokens cannot even list the repository's {len(files)} files "
             f"({used} tokens): raise --budget"
         )
-    ordered = [files[p] for p in priority]
-    used = _upgrade_full(ordered, segments, used, int(budget * (1 - SKELETON_SHARE)),
-                         progress)
+    ordered = [files[p] for p in priority[0]]
+    used = _upgrade_full([files[p] for p in priority[1]], segments, used,
+                         int(budget * (1 - SKELETON_SHARE)), progress)
     used = _upgrade_signatures(ordered, segments, used, budget)
     used = _upgrade_full(ordered, segments, used, budget, progress)
     _upgrade_signatures(ordered, segments, used, budget)

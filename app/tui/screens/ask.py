@@ -29,8 +29,9 @@ from app.tui.widgets.answer import AnswerView
 
 WELCOME = """\
 [b]Ask anything about this repository.[/]
-Answers cite the code as [b]path:line[/]; click a citation (or pick it below the answer
-and press Enter) to open the code there. [b]F4[/] shows what the model saw.
+Answers cite the code as [b]path:line[/] and list their sources, the code the model read;
+click a citation or pick one below the answer and press Enter to open the code there.
+[b]F4[/] shows everything the model saw.
 [dim]Esc cancels an answer · Ctrl+N starts a new conversation · F1 lists every key[/]"""
 
 
@@ -128,6 +129,7 @@ class AskScreen(FathomScreen):
         self.answers.append(answer)
         app.speed = answer.tokens_per_second
         app.prompt_tokens = answer.prompt_tokens
+        app.cached_prompt_tokens = answer.cached_prompt_tokens
         for warning in answer.warnings:
             self.notify(warning, title="Answer", severity="warning")
         if answer.error:

@@ -24,11 +24,13 @@ def summary(manifest: ContextManifest) -> str:
     m = manifest
     share = m.used / m.model.context if m.model.context else 0.0
     secrets = sum(f.is_secret for f in m.files)
+    focus = (" · [$warning]the repository does not fit: the question chose what went "
+             "in[/]" if m.focused else "")
     return (f"[b]{m.used:,}[/] of {m.model.context:,} tokens ({share:.1%}) for "
             f"“{escape(m.query)}” · budget {m.budget:,} · {escape(m.model.name)}\n"
             f"{m.count('full')} whole · {m.count('signatures')} by signatures · "
             f"{m.count('omitted')} left out ([$error]{secrets} secret[/]) · "
-            f"spans {m.spans_tokens:,} tokens")
+            f"{len(m.spans)} spans, {m.spans_tokens:,} tokens{focus}")
 
 
 def reason_text(file: ManifestFile) -> Text:
@@ -38,7 +40,8 @@ def reason_text(file: ManifestFile) -> Text:
 
 
 class ContextScreen(FathomScreen):
-    """Summary, budget bar, and the files: all of them, or only those left out."""
+    """Summary, budget bar, and the files (all of them, or only those left out) and the
+    spans sent with the question."""
 
     MODE = "context"
 
@@ -53,6 +56,8 @@ class ContextScreen(FathomScreen):
                     yield DataTable(id="files-table", cursor_type="row", zebra_stripes=True)
                 with TabPane("Left out", id="left-out-tab"):
                     yield DataTable(id="left-out-table", cursor_type="row")
+                with TabPane("Spans", id="spans-tab"):
+                    yield DataTable(id="spans-table", cursor_type="row")
 
     def on_mount(self) -> None:
         """Columns, then follow the app's last manifest."""
@@ -60,6 +65,8 @@ class ContextScreen(FathomScreen):
         files.add_columns("file", "mode", "tokens", "section", "why not whole")
         left = self.query_one("#left-out-table", DataTable)
         left.add_columns("file", "mode", "why")
+        self.query_one("#spans-table", DataTable).add_columns("#", "span", "definition",
+                                                              "tokens")
         self.watch(self.fathom, "manifest", self._show, init=True)
 
     def _show(self) -> None:
@@ -82,8 +89,19 @@ class ContextScreen(FathomScreen):
         left.clear()
         for f in manifest.left_out:
             left.add_row(f.path, f.mode, reason_text(f), key=f.path)
+        spans = self.query_one("#spans-table", DataTable)
+        spans.clear()
+        for s in manifest.spans:
+            spans.add_row(f"[{s.number}]", f"{s.path}:{s.line}-{s.end_line}", s.name or "",
+                          Text(f"{s.tokens:,}", justify="right"), key=f"{s.path}:{s.line}")
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        """Enter on a file opens it in the code viewer."""
-        if event.row_key.value:
-            self.post_message(OpenLocation(event.row_key.value, 1))
+        """Enter on a file opens it in the code viewer; on a span, at its first line."""
+        key = event.row_key.value
+        if not key:
+            return
+        if event.data_table.id == "spans-table":
+            path, _, line = key.rpartition(":")
+            self.post_message(OpenLocation(path, int(line)))
+        else:
+            self.post_message(OpenLocation(key, 1))

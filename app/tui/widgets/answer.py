@@ -1,4 +1,5 @@
-"""One exchange of the Ask conversation: the question, the streamed answer, its sources."""
+"""One exchange of the Ask conversation: the question, the streamed answer, the model's
+citations, and the sources it read."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from textual.widgets.markdown import MarkdownStream
 from textual.widgets.option_list import Option
 
 from app.tui.messages import OpenLocation
-from app.tui.state import Answer, Citation, PathTaken
+from app.tui.state import Answer, Citation, PathTaken, SourceSpan
 
 REASONING_LINES = 3  # of the model's thinking, shown while it thinks
 
@@ -26,15 +27,22 @@ def parse_href(href: str) -> tuple[str, int] | None:
 
 
 def citation_label(citation: Citation) -> str:
-    """One row of the sources list (markup)."""
+    """One row of the citations list (markup)."""
     where = escape(f"{citation.path}:{citation.line}")
     if citation.valid:
         return f"[b]{where}[/]  [dim]{escape(citation.snippet)}[/]"
     return f"[strike]{where}[/]  [dim]✗ {escape(citation.problem or '')}[/]"
 
 
+def source_label(source: SourceSpan) -> str:
+    """One row of the sources list (markup): its number, where, and what it holds."""
+    what = source.name or source.snippet
+    return f"[b]{escape(f'[{source.number}] {source.where}')}[/]  [dim]{escape(what)}[/]"
+
+
 class AnswerView(Vertical):
-    """A question and its answer; the answer streams in, then its citations turn to links."""
+    """A question and its answer; the answer streams in, then its citations turn to links
+    and the spans the model read are listed below them, best first."""
 
     def __init__(self, question: str) -> None:
         """Start with the question and an empty answer."""
@@ -45,17 +53,20 @@ class AnswerView(Vertical):
         self.answer: Answer | None = None
 
     def compose(self) -> ComposeResult:
-        """Question, meta line, answer, sources, error."""
+        """Question, meta line, answer, citations, sources, error."""
         yield Static(f"[b]›[/] {escape(self.question)}", classes="question")
         yield Static("", classes="meta")
         yield Static("", classes="reasoning")
         yield Markdown("", classes="answer", open_links=False)
+        yield OptionList(classes="citations")
+        yield Static("[b]Sources[/] [dim]what the model read, best first[/]",
+                     classes="sources-title")
         yield OptionList(classes="sources")
         yield Static("", classes="error")
 
     def on_mount(self) -> None:
-        """Reasoning, sources and error stay hidden until there is something to show."""
-        for hidden in (".reasoning", ".sources", ".error"):
+        """Everything below the answer stays hidden until there is something to show."""
+        for hidden in (".reasoning", ".citations", ".sources-title", ".sources", ".error"):
             self.query_one(hidden).display = False
 
     def set_meta(self, text: str) -> None:
@@ -87,7 +98,8 @@ class AnswerView(Vertical):
             self._stream = None
 
     async def finish(self, answer: Answer) -> None:
-        """Show the final answer with linked citations and the list of sources."""
+        """Show the final answer with linked citations, the list of citations and the
+        sources. Without a model the sources are the answer, so they are listed once."""
         await self._stop()
         self.answer = answer
         await self.query_one(".answer", Markdown).update(answer.markdown or "*(no answer)*")
@@ -97,11 +109,17 @@ class AnswerView(Vertical):
             f"{answer.completion_tokens} tokens in {answer.seconds:.1f}s · "
             f"{answer.tokens_per_second:.1f} tok/s · "
             f"{valid}/{len(answer.citations)} citations verified")
+        cited = answer.citations if answer.model != "none" else ()
+        citations = self.query_one(".citations", OptionList)
+        citations.clear_options()
+        citations.add_options(Option(citation_label(c), id=f"{c.path}:{c.line}",
+                                     disabled=not c.valid) for c in cited)
+        citations.display = bool(cited)
         sources = self.query_one(".sources", OptionList)
         sources.clear_options()
-        sources.add_options(Option(citation_label(c), id=f"{c.path}:{c.line}",
-                                   disabled=not c.valid) for c in answer.citations)
-        sources.display = bool(answer.citations)
+        sources.add_options(Option(source_label(s), id=f"{s.path}:{s.line}")
+                            for s in answer.sources)
+        sources.display = self.query_one(".sources-title").display = bool(answer.sources)
         if answer.error:
             error = self.query_one(".error", Static)
             error.update(escape(answer.error))
@@ -126,7 +144,7 @@ class AnswerView(Vertical):
             self.app.open_url(event.href)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        """Enter (or a click) on a source opens it."""
+        """Enter (or a click) on a citation or a source opens it."""
         event.stop()
         path, _, line = (event.option.id or "").rpartition(":")
         if path and line.isdigit():

@@ -75,9 +75,9 @@ async def test_answer_streams_then_citation_link_opens_code(
         await settle(pilot)
         assert "[`shop/pricing.py:8`](cite:shop/pricing.py%3A8)" in markdown.source
         assert "shop/coupons.py:3" in markdown.source and "cite:shop/coupons" not in markdown.source
-        sources = view.query_one(".sources", OptionList)
-        assert sources.display and sources.option_count == 4
-        assert sources.get_option_at_index(3).disabled  # no such file: not a link
+        citations = view.query_one(".citations", OptionList)
+        assert citations.display and citations.option_count == 4
+        assert citations.get_option_at_index(3).disabled  # no such file: not a link
 
         await _click_text(pilot, view, "shop/pricing.py:8")
         await settle(pilot)
@@ -88,18 +88,41 @@ async def test_answer_streams_then_citation_link_opens_code(
         assert app.focused is code
 
 
-async def test_keyboard_opens_a_source(make_app: Callable[..., FathomApp]) -> None:
+async def test_keyboard_opens_a_citation(make_app: Callable[..., FathomApp]) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await ask(pilot, QUESTION)
-        await pilot.press("shift+tab")
-        assert isinstance(app.focused, OptionList)
+        await pilot.press("shift+tab", "shift+tab")  # past the sources, to the citations
+        assert isinstance(app.focused, OptionList) and app.focused.has_class("citations")
         await pilot.press("down", "down", "enter")  # the first "down" highlights the first
         await settle(pilot)
         code = app.screen.query_one(CodeView)
         assert (code.path, code.cursor_line) == ("shop/pricing.py", 5)
         row = code.cursor_line - 1 - code.scroll_offset.y
         assert "DISCOUNT_CODES" in code.render_line(row).text
+
+
+async def test_the_sources_the_model_read_are_listed_and_open(
+        make_app: Callable[..., FathomApp]) -> None:
+    app = make_app(scripted("The discount comes off the total."))  # it cites nothing
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot, "how does apply_discount work?")
+        view = app.screen.query_one(AnswerView)
+        assert view.answer is not None and not view.answer.citations
+        assert not view.query_one(".citations", OptionList).display
+        sources = view.query_one(".sources", OptionList)
+        assert sources.display and view.query_one(".sources-title").display
+        first = view.answer.sources[0]
+        assert (first.number, first.where, first.name) == (
+            1, "shop/pricing.py:8-13", "apply_discount")
+        assert sources.option_count == len(view.answer.sources)
+        assert "[1] shop/pricing.py:8-13" in str(sources.get_option_at_index(0).prompt)
+        await pilot.press("shift+tab")
+        assert app.focused is sources
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        code = app.screen.query_one(CodeView)
+        assert (code.path, code.cursor_line) == ("shop/pricing.py", 8)
 
 
 async def test_reasoning_shows_above_the_answer(make_app: Callable[..., FathomApp]) -> None:
@@ -171,7 +194,7 @@ async def test_without_a_model_the_ranked_code_answers(shop: Path) -> None:
         assert not view.query_one(".error").display and not app._notifications
         markdown = view.query_one(".answer", Markdown).source
         assert markdown.startswith("No model answered (no model is configured)")
-        assert "(cite:shop/pricing.py%3A6)" in markdown  # apply_discount's span, linked
+        assert "(cite:shop/pricing.py%3A8)" in markdown  # apply_discount's span, linked
         assert view.query_one(".sources", OptionList).option_count == len(
             view.answer.citations) > 0
         assert fathom(pilot).runs.runs[-1].status == "done"

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Static, TabbedContent
 
 from app.tui.app import FathomApp
 from app.tui.screens.code import CodeScreen
 from app.tui.screens.context import EMPTY, ContextScreen
+from app.tui.services import FathomService
 from app.tui.widgets.budget import BudgetBar
 from app.tui.widgets.code_view import CodeView
-from tests.app.tui.helpers import SIZE, ask, settle
+from tests.app.tui.helpers import ANSWER, SIZE, FakeClock, ask, scripted, settle
 
 pytestmark = pytest.mark.anyio
 
@@ -55,3 +57,28 @@ async def test_nothing_sent_yet(make_app: Callable[..., FathomApp]) -> None:
         await pilot.pause()
         assert str(app.screen.query_one("#context-summary", Static).render()) == EMPTY
         assert not app.screen.query_one(BudgetBar).display
+
+
+async def test_the_spans_sent_with_the_question_are_listed_and_open(shop: Path) -> None:
+    # A window far too small for the shop: the question chooses what goes in.
+    app = FathomApp(FathomService(shop, model=scripted(ANSWER), context=2560,
+                                  clock=FakeClock()))
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot, "how does apply_discount work?")
+        await pilot.press("f4")
+        await settle(pilot)
+        manifest = app.manifest
+        assert manifest is not None and manifest.focused and manifest.spans
+        summary = str(app.screen.query_one("#context-summary", Static).render())
+        assert f"{len(manifest.spans)} spans" in summary and "does not fit" in summary
+        spans = app.screen.query_one("#spans-table", DataTable)
+        assert spans.row_count == len(manifest.spans)
+        assert spans.get_row_at(0)[:3] == ["[1]", "shop/pricing.py:8-13", "apply_discount"]
+        assert sum(s.tokens for s in manifest.spans) < manifest.spans_tokens
+        app.screen.query_one("#context-tabs", TabbedContent).active = "spans-tab"
+        spans.focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, CodeScreen)
+        code = app.screen.query_one(CodeView)
+        assert (code.path, code.cursor_line) == ("shop/pricing.py", 8)
