@@ -19,10 +19,12 @@ from typing import Any
 
 from tools.edit import EditPathError, resolve_repo_path
 from tools.repo.grams import STOPWORDS
-from tools.repo.secrets import find_secret
+from tools.repo.showable import hidden_reason
 
 SLACK = 2   # lines around a cited range that still count
-_CITATION = re.compile(
+# What a citation is, wherever one is read or linked: `path:LINE` or `path:LINE-END` (a
+# hyphen or an en dash), the path relative to the repository, its file name with a suffix.
+CITATION = re.compile(
     r"(?<![\w/.-])((?:[\w.-]+/)*[\w-][\w.-]*\.[A-Za-z0-9_]+):(\d+)(?:\s*[-–]\s*(\d+))?(?!\d)")
 _CODE = re.compile(r"`([^`\n]+)`")
 _FILE_NAME = re.compile(
@@ -93,6 +95,12 @@ class CitationReport:
     dropped: list[CheckedCitation]
 
 
+def citation_of(match: re.Match[str]) -> Citation:
+    """The citation a match of `CITATION` names (a leading `./` dropped)."""
+    line = int(match.group(2))
+    return Citation(match.group(1).removeprefix("./"), line, int(match.group(3) or line))
+
+
 def _sentences(text: str) -> list[tuple[int, int]]:
     """Start and end offsets of the sentences (or lines) of `text`."""
     bounds, start = [], 0
@@ -105,7 +113,7 @@ def _sentences(text: str) -> list[tuple[int, int]]:
 
 def claim_terms(claim: str) -> tuple[set[str], set[str]]:
     """What a claim mentions: identifiers (in backticks, or shaped like code) and words."""
-    bare = _FILE_NAME.sub(" ", _CITATION.sub(" ", claim))
+    bare = _FILE_NAME.sub(" ", CITATION.sub(" ", claim))
     identifiers = set()
     for code in _CODE.findall(bare):
         identifiers.update(t for t in _IDENTIFIER.findall(code) if len(t) > 1)
@@ -137,8 +145,9 @@ def check_citation(root: str | Path, citation: Citation, claim: str,
     if not path.is_file():
         return f"{rel}: no such file"
     data = path.read_bytes()
-    if b"\0" in data[:8000] or find_secret(data):
-        return f"{rel}: not a readable text file"
+    hidden = hidden_reason(rel, data)
+    if hidden:
+        return f"{rel}: not shown ({hidden})"
     lines = data.decode("utf-8", "replace").splitlines()
     if citation.line < 1 or citation.end_line < citation.line:
         return f"{citation}: not a line range"
@@ -161,10 +170,8 @@ def verify_citations(root: str | Path, answer: str, slack: int = SLACK) -> Citat
     dropped: list[CheckedCitation] = []
     for start, end in _sentences(answer):
         claim = answer[start:end]
-        for match in _CITATION.finditer(claim):
-            line = int(match.group(2))
-            citation = Citation(match.group(1).removeprefix("./"), line,
-                                int(match.group(3) or line))
+        for match in CITATION.finditer(claim):
+            citation = citation_of(match)
             reason = check_citation(root, citation, claim, slack)
             if reason is None:
                 if citation not in verified:

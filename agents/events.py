@@ -252,10 +252,6 @@ class EventLog:
         self._subscribers = list(subscribers)
         self._lock = threading.Lock()
 
-    def subscribe(self, sink: EventSink) -> None:
-        """Also deliver future events to `sink`."""
-        self._subscribers.append(sink)
-
     def __call__(self, event: Event) -> None:
         """Record an event and deliver it."""
         with self._lock:

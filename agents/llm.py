@@ -7,7 +7,7 @@ prompt) whose last item is the `ChatResult`. Messages, tool specs and results ar
 pydantic models, so they validate on the way in and serialise for the event stream and
 the transcripts the scripted backend replays.
 
-Backends (in `agents.backends`, importable from here):
+Backends (in `agents.backends`):
 - `EmbeddedBackend`: Fathom's own runtime in-process — the bundled SmolLM2 by default,
   or a DeepSeek V4 checkpoint;
 - `OpenAIBackend`: any OpenAI-compatible endpoint (DeepSeek API, vLLM, SGLang, Ollama,
@@ -360,18 +360,3 @@ def chat_model_from_config(config: ModelSettings | None = None) -> BaseChatModel
                              "[model] script = ...)")
     return ScriptedBackend.from_file(config.script, pricing=pricing)
 
-
-_BACKENDS = {
-    "EmbeddedBackend": "agents.backends.embedded",
-    "OpenAIBackend": "agents.backends.openai_api",
-    "ScriptedBackend": "agents.backends.scripted",
-}
-
-
-def __getattr__(name: str) -> object:
-    """Re-export the backends lazily: they import this module, and some import torch."""
-    if name in _BACKENDS:
-        import importlib
-
-        return getattr(importlib.import_module(_BACKENDS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

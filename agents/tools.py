@@ -34,7 +34,8 @@ from tools.repo.index import RepoIndex
 from tools.repo.rank import RankQuery, rank
 from tools.repo.repomap import render_map
 from tools.repo.search import search
-from tools.repo.secrets import find_secret, secret_file_reason
+from tools.repo.secrets import secret_file_reason
+from tools.repo.showable import hidden_reason
 from tools.testing import TestCommandError, TestRun, run_tests
 
 MAX_READ_LINES = 400      # lines one read_file call returns at most
@@ -219,11 +220,9 @@ class ToolBox:
         if not path.is_file():
             raise FileNotFoundError(f"{rel}: no such file")
         data = path.read_bytes()
-        if b"\0" in data[:8000]:
-            raise EditPathError(f"{rel}: binary file")
-        reason = find_secret(data)
-        if reason:
-            raise EditPathError(f"{rel}: refused, holds a {reason}")
+        hidden = hidden_reason(rel, data)
+        if hidden:
+            raise EditPathError(f"{rel}: refused ({hidden})")
         lines = data.decode("utf-8", "replace").splitlines()
         if not lines:
             return f"{rel} is empty"
@@ -325,6 +324,6 @@ class ToolBox:
         except EditPathError:
             return None
         data = path.read_bytes() if path.is_file() else b""
-        if b"\0" in data[:8000] or find_secret(data):
+        if hidden_reason(rel, data):
             return None
         return data.decode("utf-8", "replace")

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from agents.citations import CITATION, citation_of
 from agents.events import (
     AnswerDelta,
     ContextPacked,
@@ -57,7 +58,6 @@ if TYPE_CHECKING:
 STAGES = {"retrieve": "indexing and packing", "answer": "prefill",
           "verify": "checking citations"}
 CHANGE_HINT = "reads as a change request: start it as a fix in Runs (F5)"
-_CITATION = re.compile(r"(?<![\w/.:-])((?:\./)?\.?\w[\w./-]*):(\d+)(?:-(\d+))?(?![\w/])")
 # Parts of Markdown where a citation is not linked in place: fenced code, existing links,
 # inline code spans (the split keeps them at odd positions).
 _PROTECTED = re.compile(r"(```.*?(?:```|$)|~~~.*?(?:~~~|$)|\[[^\]\n]*\]\([^)\n]*\)"
@@ -180,7 +180,8 @@ def link_citations(markdown: str, citations: Sequence[Citation]) -> str:
 
     def target(match: re.Match[str]) -> Citation | None:
         """The valid citation a match names, if any."""
-        return valid.get((match.group(1).removeprefix("./"), int(match.group(2))))
+        named = citation_of(match)
+        return valid.get((named.path, named.line))
 
     def link(match: re.Match[str]) -> str:
         """A citation in running text, linked."""
@@ -190,11 +191,11 @@ def link_citations(markdown: str, citations: Sequence[Citation]) -> str:
     def protected(part: str) -> str:
         """A code span that is exactly a citation, linked; anything else as it is."""
         if part.startswith("`") and not part.startswith("```"):
-            whole = _CITATION.fullmatch(part.strip("`"))
+            whole = CITATION.fullmatch(part.strip("`"))
             citation = target(whole) if whole else None
             return f"[{part}]({citation.href})" if citation else part
         return part
 
     parts = _PROTECTED.split(markdown)
-    return "".join(protected(part) if i % 2 else _CITATION.sub(link, part)
+    return "".join(protected(part) if i % 2 else CITATION.sub(link, part)
                    for i, part in enumerate(parts))

@@ -38,7 +38,8 @@ from app.tui.state import (
 from tools.repo.files import decode_text, discover
 from tools.repo.index import RepoIndex
 from tools.repo.rank import RankQuery, rank
-from tools.repo.secrets import secret_file_reason, secret_reason
+from tools.repo.secrets import secret_file_reason
+from tools.repo.showable import hidden_reason
 
 __all__ = ["FathomService", "ServiceError"]
 
@@ -139,11 +140,9 @@ class FathomService:
             if target.stat().st_size > VIEW_MAX_BYTES:
                 return FileText(path, "", f"too large to show (over {VIEW_MAX_BYTES:,} bytes)")
             data = target.read_bytes()
-        secret = secret_reason(path, data)
-        if secret:
-            return FileText(path, "", f"not shown: {secret}")
-        if b"\0" in data[:8192]:
-            return FileText(path, "", "binary file")
+        hidden = hidden_reason(path, data)
+        if hidden:
+            return FileText(path, "", f"not shown: {hidden}")
         return FileText(path, decode_text(data)[0])
 
     def _inside(self, path: str) -> Path | None:

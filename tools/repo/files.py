@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from tools.git import GitError, listed_paths
 from tools.repo.languages import language_for_path
+from tools.repo.showable import is_binary
 
 if TYPE_CHECKING:
     import pathspec
@@ -151,7 +152,7 @@ def _symlink_reason(root: Path, link: Path) -> str:
 
 def content_skip_reason(data: bytes, options: FileOptions = FileOptions()) -> str | None:
     """Why a file's bytes should not be indexed (binary, generated), or None."""
-    if b"\0" in data[:8000]:
+    if is_binary(data):
         return "binary"
     if not options.include_generated:
         head = data[:1000]

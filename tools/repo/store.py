@@ -53,10 +53,6 @@ CREATE INDEX search_queue_sha ON search_queue(sha);
 BLOB_TABLES = ("defs", "refs", "spans")
 
 
-class IndexCorrupt(Exception):
-    """The database could not be read; it is rebuilt, never trusted."""
-
-
 def state_dir(root: Path) -> Path:
     """``<root>/.fathom``, created with a ``.gitignore`` that keeps it out of git."""
     path = root / STATE_DIR

@@ -6,14 +6,18 @@ from pathlib import Path
 
 import pytest
 
+from agents import citations
 from agents.citations import verify_citations
 from agents.graphs.ask import AskResult
+from agents.llm import ToolCall
+from agents.tools import ToolBox
 from app.tui.asking import checked_citations, link_citations
 from app.tui.services import FathomService, ServiceError
 from app.tui.state import Citation
 from app.tui.widgets.answer import parse_href
 from app.tui.widgets.budget import cells
 from tests.app.tui.helpers import scripted
+from tools.repo.showable import hidden_reason
 
 
 @pytest.fixture
@@ -66,3 +70,20 @@ def test_budget_cells_keep_small_parts_visible() -> None:
     assert cells([1, 0, 998_999, 1_000], 50) == [1, 0, 48, 1]
     assert sum(cells([3, 5, 7], 80)) == 80
     assert cells([0, 0], 10) == [0, 0]
+
+
+def test_every_place_that_shows_a_file_refuses_the_same_files(shop: Path,
+                                                              service: FathomService) -> None:
+    token = "ghp_" + "a1B2" * 9
+    (shop / "logo.bin").write_bytes(b"\x89PNG\0\0\0hello")
+    (shop / "shop" / "keys.py").write_text(f"GITHUB = '{token}'\n")
+    box = ToolBox(shop)
+    for path in (".env", "logo.bin", "shop/keys.py"):
+        reason = hidden_reason(path, (shop / path).read_bytes())
+        assert reason, path
+        assert service.read_file(path).note == f"not shown: {reason}"
+        assert citations.check_citation(shop, citations.Citation(path, 1, 1),
+                                        "`GITHUB` and `hello` here")
+        result = box.call(ToolCall(name="read_file", arguments={"path": path}, id="c"))
+        assert not result.ok, path
+    assert service.read_file("shop/pricing.py").note is None  # plain code is shown
