@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from agents.settings import ModelSettings
 
 Role = Literal["system", "user", "assistant", "tool"]
+DEFAULT_CONTEXT_WINDOW = 131_072  # tokens assumed for a model that does not say
 
 
 class ChatModelError(RuntimeError):
@@ -245,10 +246,16 @@ class UsageMeter:
 
 
 class ChatModel(Protocol):
-    """What agents need from a model."""
+    """What agents need from a model: a name, a usage meter, its context window in tokens
+    (known without loading weights), and `chat`."""
 
     name: str
     meter: UsageMeter
+
+    @property
+    def context_window(self) -> int:
+        """How many tokens of context the model attends to (prompt and reply)."""
+        ...
 
     @overload
     def chat(self, messages: Sequence[ChatMessage], tools: Sequence[ToolSpec] | None = None,
@@ -268,8 +275,11 @@ class BaseChatModel(ABC):
     """Shared by the backends: argument checks, stream/non-stream dispatch, accounting.
 
     A backend implements `_stream` (deltas, then the `ChatResult` with token counts) and
-    may override `_complete` when its non-streaming call differs.
+    may override `_complete` when its non-streaming call differs. `context_window` is
+    DEFAULT_CONTEXT_WINDOW unless the backend knows better.
     """
+
+    context_window: int = DEFAULT_CONTEXT_WINDOW
 
     def __init__(self, name: str, pricing: Pricing | None = None) -> None:
         """`name` is reported in results and errors; `pricing` prices usage (default free)."""

@@ -37,12 +37,13 @@ from agents.llm import (
 )
 from model_runtime.chat import ChatFormat, ChatMLFormat, Message, V4ChatFormat
 from model_runtime.chat import ToolSpec as RuntimeToolSpec
-from model_runtime.config import ConfigError
+from model_runtime.config import ConfigError, load_config
 from model_runtime.dsml import ContentDelta as RuntimeContent
 from model_runtime.dsml import ParseEvent, ToolCallEvent
 from model_runtime.dsml import ReasoningDelta as RuntimeReasoning
 from model_runtime.dsml import ToolCall as RuntimeToolCall
 from model_runtime.generate import PREFILL_CHUNK, CausalLM, PrefillEvent, generate_events
+from model_runtime.gguf_header import GGUFHeaderError, gguf_scalars
 from model_runtime.gguf_loader import GGUFLoadError, load_gguf_with_tokenizer
 from model_runtime.loader import LoadError, load_model
 from model_runtime.loops import LOOP_NGRAM, LOOP_TIMES
@@ -69,6 +70,23 @@ SMALL_MODEL_PARAMETERS = 1_000_000_000
 SMALL_MODEL_REPETITION_PENALTY = 1.1
 LOOP_WARNING = (f"the output looped (a stretch of {LOOP_NGRAM} tokens came {LOOP_TIMES} "
                 "times, evenly spaced): generation stopped there, and the last repeat was cut")
+
+
+def own_context(path: Path) -> int:
+    """How many positions the model at `path` (a .gguf file or a checkpoint directory)
+    attends to, from its metadata alone."""
+    try:
+        if path.suffix == ".gguf":
+            header = gguf_scalars(path)
+            key = f"{header.get('general.architecture', 'llama')}.context_length"
+            if not isinstance(header.get(key), int):
+                raise ChatModelError(f"{path}: the GGUF header has no {key}")
+            return int(header[key])
+        if path.is_dir():
+            return load_config(path).max_position_embeddings
+    except (GGUFHeaderError, ConfigError, OSError) as err:
+        raise ChatModelError(f"cannot read the embedded model's context: {err}") from err
+    raise ChatModelError(f"{path}: not a .gguf file or a checkpoint directory")
 
 
 @dataclass(frozen=True)
@@ -126,7 +144,20 @@ class EmbeddedBackend(BaseChatModel):
         self.repetition_penalty = repetition_penalty
         self.no_repeat_ngram_size = no_repeat_ngram_size
         self._loaded: LoadedModel | None = None
+        self._own_context: int | None = None
         self._lock = threading.Lock()
+
+    @property
+    def context_window(self) -> int:  # type: ignore[override]  # a property here
+        """The context the model will use: its own, capped by `context_limit` — read
+        from the GGUF header or config.json, without loading weights (once)."""
+        if self._loaded is not None:
+            return self._loaded.context
+        if self._own_context is None:
+            self._own_context = own_context(self.path or gguf_path_of_smollm2())
+        if self.context_limit is None:
+            return self._own_context
+        return min(self._own_context, self.context_limit)
 
     def _load(self) -> LoadedModel:
         """Load the weights, tokenizer and prompt format."""

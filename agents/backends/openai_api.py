@@ -27,6 +27,7 @@ from openai.types.chat import ChatCompletionChunk
 from pydantic import BaseModel
 
 from agents.llm import (
+    DEFAULT_CONTEXT_WINDOW,
     BaseChatModel,
     ChatMessage,
     ChatModelError,
@@ -44,8 +45,6 @@ from agents.settings import ThinkingField
 
 PLACEHOLDER_KEY = "not-needed"   # local servers take any key; the client insists on one
 
-
-DEFAULT_CONTEXT_WINDOW = 131_072
 
 
 class OpenAIBackend(BaseChatModel):

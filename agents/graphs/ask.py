@@ -36,8 +36,8 @@ from agents.citations import (
 )
 from agents.events import ContextPacked, PackManifest
 from agents.graphs.base import RunContext, State
-from agents.graphs.context import DEFAULT_CONTEXT, Source, build_context, prompt_budget
-from agents.llm import ChatMessage, ChatModel, ChatModelError
+from agents.graphs.context import Source, build_context, prompt_budget
+from agents.llm import DEFAULT_CONTEXT_WINDOW, ChatMessage, ChatModel, ChatModelError
 from agents.prompts.ask import ASK_SYSTEM, ASK_USER, NO_MODEL_ANSWER, REPOSITORY_SECTION
 from tools.repo.index import IndexStats
 from tools.repo.tokens import count_tokens
@@ -128,14 +128,6 @@ class AskResult:
                    state.get("warnings", []), state.get("error"))
 
 
-def model_context(model: ChatModel) -> int:
-    """How many tokens the model's context holds (loads an embedded model to find out)."""
-    loaded = getattr(model, "loaded", None)
-    if callable(loaded):
-        return int(loaded().context)
-    return int(getattr(model, "context_window", DEFAULT_CONTEXT))
-
-
 def answer_tokens(model: ChatModel | None) -> int:
     """Tokens the model may generate per reply, as configured, or the default."""
     for name in ("max_new_tokens", "max_tokens"):
@@ -182,11 +174,11 @@ class AskNodes:
         context = state.get("context_tokens")
         if model is not None and context is None:
             try:
-                context = model_context(model)
+                context = model.context_window
             except ChatModelError as err:
                 error = f"the model failed to load: {err}"
                 self.ctx.error("retrieve", error)
-        context = context or DEFAULT_CONTEXT
+        context = context or DEFAULT_CONTEXT_WINDOW
         history = state.get("history") or []
         turns, turn_tokens = recent_turns(history, int(context * HISTORY_SHARE))
         query = " ".join([t["question"] for t in history[-1:]] + [state["question"]])

@@ -38,7 +38,6 @@ from tools.repo.rank import RankQuery, rank
 from tools.repo.search import SearchHit, search
 from tools.repo.tokens import count_tokens
 
-DEFAULT_CONTEXT = 131_072     # tokens assumed for a remote model that does not say
 PROMPT_OVERHEAD = 400          # system prompt, chat template and question
 TOKENIZER_MARGIN = 0.8         # budgets count V4 tokens; other tokenizers may need more
 CENTRAL_KINDS = frozenset({"class", "function", "method", "interface", "struct", "trait"})

@@ -18,9 +18,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from agents.graphs.ask import model_context
-from agents.graphs.context import DEFAULT_CONTEXT
-from agents.llm import BaseChatModel, chat_model_from_config
+from agents.llm import DEFAULT_CONTEXT_WINDOW, BaseChatModel, chat_model_from_config
 from agents.runs import new_run_id
 from agents.settings import ModelSettings
 from app.tui import agent_runs, asking
@@ -102,10 +100,10 @@ class FathomService:
         """Name, backend and context window of the model (loads an embedded model)."""
         model = self.model()
         if model is None:
-            return ModelInfo("no model", "none", self.context_tokens or DEFAULT_CONTEXT)
+            return ModelInfo("no model", "none", self.context_tokens or DEFAULT_CONTEXT_WINDOW)
         backend = _BACKENDS.get(type(model).__name__, type(model).__name__)
         with errors("model"):
-            return ModelInfo(model.name, backend, self.context_tokens or model_context(model))
+            return ModelInfo(model.name, backend, self.context_tokens or model.context_window)
 
     def update_index(self, progress: Callable[[int, int], None] | None = None) -> IndexSummary:
         """Bring the index up to date (incremental; `progress(done, total)`)."""

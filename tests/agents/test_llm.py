@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
 
-from agents.backends.embedded import EmbeddedBackend
+from agents.backends.embedded import EmbeddedBackend, LoadedModel
 from agents.backends.openai_api import OpenAIBackend
 from agents.backends.scripted import (
     ScriptDivergedError,
@@ -40,7 +40,7 @@ from agents.llm import (
 )
 from agents.runs import RunStore
 from agents.settings import ModelSettings
-from model_runtime.config import parse_config
+from model_runtime.config import load_config, parse_config
 from model_runtime.models.deepseek_v4 import DeepseekV4ForCausalLM
 from model_runtime.tokenizer import V4_BOS, V4_EOS
 from tests.model_runtime.v4_checkpoints import save_reference_checkpoint
@@ -428,6 +428,25 @@ def test_embedded_v4_checkpoint_uses_v4_prompt_and_thinking(tmp_path: Path) -> N
     assert result.usage.completion_tokens == 5 and result.finish_reason == "length"
     with pytest.raises(ChatModelError, match="cannot load the embedded model"):
         EmbeddedBackend(tmp_path / "missing.gguf").chat([ChatMessage.user("hi")])
+
+
+class _NeverLoads(EmbeddedBackend):
+    """An embedded backend that fails the test if it loads its weights."""
+
+    def _load(self) -> LoadedModel:
+        raise AssertionError("the weights were loaded")
+
+
+def test_embedded_context_window_is_known_without_loading_weights(tmp_path: Path) -> None:
+    assert _NeverLoads().context_window == 4096  # the bundled SmolLM2 (8K), capped
+    assert _NeverLoads(context_limit=1_000_000).context_window == 8192  # its own
+    v4 = _tiny_v4_checkpoint(tmp_path / "v4-tiny")
+    assert _NeverLoads(v4).context_window == load_config(v4).max_position_embeddings
+    loaded = EmbeddedBackend(v4, context_limit=2048)
+    loaded.loaded()
+    assert loaded.context_window == loaded.loaded().context == 2048
+    with pytest.raises(ChatModelError, match="missing.gguf"):
+        _ = _NeverLoads(tmp_path / "missing.gguf").context_window
 
 
 def test_backend_none_and_remote_context_window(tmp_path: Path) -> None:
