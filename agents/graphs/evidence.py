@@ -21,8 +21,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from unidiff import PatchSet, UnidiffParseError
 
-from agents.graphs.workspace import run_git, source_errors
-from tools.git import GitError
+from agents.graphs.syntax import source_errors
+from tools.git import show_file
 
 QUOTE_SLACK = 3        # lines around a finding's line where its quote may be
 LINT_TIMEOUT = 60.0
@@ -63,14 +63,6 @@ class LintHit:
     def describe(self) -> str:
         """`path:line code message`."""
         return f"{self.path}:{self.line} {self.code} {self.message}"
-
-
-def show(repo: str | Path, rev: str, path: str) -> str | None:
-    """A file's text at a commit, or None when it does not exist there."""
-    try:
-        return run_git(repo, "show", f"{rev}:{path}")
-    except GitError:
-        return None
 
 
 def numbered_diff(diff: str) -> tuple[str, list[str]]:
@@ -134,7 +126,7 @@ def lint(repo: str | Path, head: str, diff: str) -> list[LintHit]:
     """Syntax errors of the changed files at `head`, and ruff's hits on added lines."""
     hits: list[LintHit] = []
     for path, lines in added_lines(diff).items():
-        text = show(repo, head, path)
+        text = show_file(repo, head, path)
         if text is None:
             continue
         for error in source_errors(path, text.encode()):
@@ -157,7 +149,7 @@ def new_lint_errors(root: str | Path, base: str, paths: list[str]) -> list[str]:
         if not rel.endswith(".py") or not path.is_file():
             continue
         before = Counter((code, message) for _, code, message in
-                         ruff_report(rel, show(root, base, rel) or "", ERROR_RULES))
+                         ruff_report(rel, show_file(root, base, rel) or "", ERROR_RULES))
         for row, code, message in ruff_report(rel, path.read_text("utf-8", "replace"),
                                               ERROR_RULES):
             if before[(code, message)] > 0:
@@ -224,7 +216,7 @@ def check_evidence(repo: str | Path, head: str, finding: Finding, changed: list[
                    or _squash(evidence.text) in h.describe() for h in mine):
             return f"no lint hit in {finding.path} matches {evidence.text!r}"
         return None
-    text = show(repo, head, finding.path)
+    text = show_file(repo, head, finding.path)
     if text is None:
         return f"{finding.path} does not exist at {head}"
     lines = text.splitlines()

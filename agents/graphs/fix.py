@@ -27,15 +27,26 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
 
 from agents.events import DiffReady, TestResult, ToolCalled
-from agents.graphs import approval, workspace
+from agents.graphs import approval
 from agents.graphs import locate as locating
 from agents.graphs.base import RunContext, State, message_dicts, messages_of, over_budget
 from agents.graphs.evidence import new_lint_errors
 from agents.graphs.report import SUCCESS, summarise, summarise_tests, tests_text
+from agents.graphs.syntax import syntax_errors
 from agents.llm import ChatMessage, ChatModelError, ToolCall
 from agents.prompts import fix as prompts
 from agents.tools import ToolBox
-from tools.git import GitError
+from tools.git import (
+    GitError,
+    apply_to_branch,
+    changed_files,
+    close_worktree,
+    diff_text,
+    open_worktree,
+    restore,
+    snapshot,
+    squash,
+)
 from tools.repo.index import RepoIndex
 from tools.repo.rank import RankQuery, rank
 from tools.repo.repomap import render_map
@@ -107,7 +118,7 @@ class FixNodes:
     def setup(self, state: State) -> State:
         """A worktree on a new branch at the user's HEAD."""
         branch = f"fathom/{self.ctx.run_id}"
-        worktree, base = workspace.open_worktree(state["repo"], branch)
+        worktree, base = open_worktree(state["repo"], branch)
         return {"branch": branch, "worktree": worktree, "base": base, "head": base,
                 "edited": [], "messages": [], "pending": [], "rounds": 0, "bad_calls": 0,
                 "stalls": 0, "commit": None, "outcome": "", "tests": None}
@@ -179,7 +190,7 @@ class FixNodes:
     def act(self, state: State) -> State:
         """Run the turn's tool calls in the worktree; snapshot what they edited."""
         budgets = self.ctx.budgets
-        workspace.restore(state["worktree"], state["head"])
+        restore(state["worktree"], state["head"])
         box = ToolBox(state["worktree"], test_command=state.get("test_command"),
                       test_timeout=self.ctx.test_timeout)
         messages, edited, failed = list(state["messages"]), list(state["edited"]), 0
@@ -201,7 +212,7 @@ class FixNodes:
                 edited += [p for p in done["changed"] + done["created"] if p not in edited]
             messages += message_dicts([result.message()])
         bad = state["bad_calls"] + 1 if failed == len(state["pending"]) else 0
-        head = workspace.snapshot(state["worktree"], edited, f"fathom: step {state['steps']}")
+        head = snapshot(state["worktree"], edited, f"fathom: step {state['steps']}")
         update: State = {"messages": messages, "edited": edited, "pending": [],
                          "bad_calls": bad, "head": head}
         if bad >= budgets.max_bad_calls:
@@ -211,7 +222,7 @@ class FixNodes:
 
     def check(self, state: State) -> State:
         """Parse and lint the edited files; errors go back to the model."""
-        errors = workspace.syntax_errors(state["worktree"], state["edited"])
+        errors = syntax_errors(state["worktree"], state["edited"])
         if not errors:
             errors = new_lint_errors(state["worktree"], state["base"], state["edited"])
         if not errors:
@@ -249,12 +260,12 @@ class FixNodes:
         prefix = "" if outcome == "green" else "[incomplete] "
         body = _last_words(state.get("messages", []))
         message = f"{prefix}fathom {state['kind']}: {title}\n\n{body}".strip() + "\n"
-        workspace.restore(state["worktree"], state["head"])
-        commit = workspace.squash(state["worktree"], state["base"], message)
+        restore(state["worktree"], state["head"])
+        commit = squash(state["worktree"], state["base"], message)
         if commit is None:
             return {"commit": None, "diff": "", "files": [], "outcome": outcome}
-        diff = workspace.diff_between(state["worktree"], state["base"], commit)
-        files = workspace.changed_files(state["worktree"], state["base"], commit)
+        diff = diff_text(state["worktree"], state["base"], commit)
+        files = changed_files(state["worktree"], state["base"], commit)
         self.ctx.emit(DiffReady(run_id=self.ctx.run_id, step="commit", diff=diff, files=files))
         return {"commit": commit, "head": commit, "diff": diff, "files": files,
                 "outcome": outcome}
@@ -283,7 +294,7 @@ class FixNodes:
             merge = f"not applied; merge it with `git merge {state['branch']}`"
             return {"applied": False, "apply_message": merge if state.get("commit") else ""}
         try:
-            applied, message = workspace.apply_to_branch(state["repo"], state["commit"])
+            applied, message = apply_to_branch(state["repo"], state["commit"])
         except GitError as err:
             self.ctx.error("apply", str(err))
             applied, message = False, f"could not fast-forward your branch: {err}"
@@ -294,7 +305,7 @@ class FixNodes:
     def finish(self, state: State) -> State:
         """Remove the worktree (the branch stays if it holds a commit) and summarise."""
         if state.get("worktree"):
-            workspace.close_worktree(state["repo"], state["worktree"],
+            close_worktree(state["repo"], state["worktree"],
                                      delete_branch=not state.get("commit"))
         outcome = state.get("outcome") or "no_changes"
         return {"status": "done" if outcome in SUCCESS else "failed",

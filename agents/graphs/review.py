@@ -19,12 +19,10 @@ from typing import Any, TypedDict
 from langgraph.graph import END, START, StateGraph
 
 from agents.graphs import evidence as ev
-from agents.graphs import workspace
 from agents.graphs.base import RunContext, State
 from agents.llm import ChatMessage, ChatModelError
 from agents.prompts import review as prompts
-from tools.git import GitError, repo_root
-from tools.git_worktree import create_worktree
+from tools.git import close_worktree, create_worktree, diff_text, repo_root, resolve_commit
 from tools.testing import TestCommandError, run_tests
 
 REVIEW_ATTEMPTS = 2
@@ -54,15 +52,6 @@ class ReviewState(TypedDict, total=False):
     tokens: int
 
 
-def resolve(repo: str, rev: str) -> str:
-    """The commit a revision names; `GitError` naming it otherwise."""
-    try:
-        return workspace.run_git(repo, "rev-parse", "--verify", "--quiet",
-                                 f"{rev}^{{commit}}").strip()
-    except GitError as err:
-        raise GitError(f"unknown revision {rev!r} in {repo}") from err
-
-
 def _hits(state: State) -> list[ev.LintHit]:
     return [ev.LintHit(**h) for h in state.get("lint", [])]
 
@@ -85,8 +74,8 @@ class ReviewNodes:
     def collect(self, state: State) -> State:
         """The diff, lint hits on it, and the tests failing at `head`."""
         repo = str(repo_root(state["repo"]))
-        base, head = resolve(repo, state["base"]), resolve(repo, state["head"])
-        diff = workspace.diff_between(repo, base, head)
+        base, head = resolve_commit(repo, state["base"]), resolve_commit(repo, state["head"])
+        diff = diff_text(repo, base, head)
         numbered, changed = ev.numbered_diff(diff)
         hits = ev.lint(repo, head, diff)
         failing = self._failing_tests(repo, head, state.get("test_command"))
@@ -105,7 +94,7 @@ class ReviewNodes:
             self.ctx.error("collect", str(err))
             return []
         finally:
-            workspace.close_worktree(repo, tree.path, delete_branch=True)
+            close_worktree(repo, tree.path, delete_branch=True)
         failing = [f.test_id for f in run.failures]
         if not run.ok and not failing:
             failing = [f"(the test command failed: exit code {run.exit_code})"]

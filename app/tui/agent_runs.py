@@ -33,7 +33,7 @@ from agents.graphs.approval import ApprovalDecision
 from agents.graphs.runner import RunOutcome, resume_run, start_run
 from agents.llm import ChatModel
 from agents.runs import RunKind, RunStore, new_run_id
-from app.tui.patches import commit_diff, commit_hunks, parse_diff
+from app.tui.patches import parse_diff
 from app.tui.runstate import (
     Approval,
     Decision,
@@ -43,6 +43,7 @@ from app.tui.runstate import (
     RunStatus,
     TimelineEntry,
 )
+from tools.git import commit_diff, commit_hunks
 
 Progress = Callable[[RunProgress], None]
 PAST_RUNS = 20

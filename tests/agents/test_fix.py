@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from agents.backends.scripted import ScriptedBackend, Transcript
 from agents.events import EventLog
-from agents.graphs.approval import ApprovalDecision, SelectionError, check_selection
+from agents.graphs.approval import ApprovalDecision
 from agents.graphs.base import Budgets, RunContext
 from agents.graphs.fix import FixNodes
 from agents.graphs.runner import resume_run, start_run
@@ -23,6 +23,7 @@ from agents.llm import ChatMessage, ChatResult, ToolSpec, UsageMeter
 from agents.runs import RunStore
 from agents.tools import ToolBox
 from tests.conftest import FIXTURES, init_repo
+from tools.git import SelectionError, check_selection
 
 TRANSCRIPTS = FIXTURES / "transcripts"
 TASK = "mean([2, 4]) returns 2.0 instead of 3: fix mean"

@@ -17,7 +17,7 @@ from agents.backends.scripted import ScriptedBackend, Transcript
 from agents.llm import ChatMessage, ToolCall
 from agents.tools import ToolBox
 from tests.conftest import FIXTURES, init_repo
-from tools.git_worktree import create_worktree
+from tools.git import create_worktree
 
 PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
 
