@@ -38,6 +38,16 @@ class RunStarted(_Event):
     request: str
 
 
+class Routed(_Event):
+    """Where a request goes before its run starts: the path (fast or slow), the graph
+    that serves it, and why."""
+
+    kind: Literal["route"] = "route"
+    path: Literal["fast", "slow"]
+    graph: str
+    reason: str
+
+
 class StepStarted(_Event):
     """A graph node started."""
 
@@ -230,7 +240,7 @@ class RunFinished(_Event):
 
 
 Event = Annotated[
-    RunStarted | StepStarted | StepFinished | ToolCalled | TokensUsed | AnswerDelta
+    RunStarted | Routed | StepStarted | StepFinished | ToolCalled | TokensUsed | AnswerDelta
     | ReasoningDelta | Progress | ContextPacked | TestResult | DiffReady | ApprovalRequested
     | Notice | RunError | RunFinished,
     Field(discriminator="kind"),

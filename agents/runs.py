@@ -14,6 +14,7 @@ import json
 import secrets
 import sqlite3
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,7 +25,7 @@ from agents.llm import Usage
 from tools.repo.store import state_dir
 
 RUNS_DB = "runs.sqlite"
-RunKind = Literal["ask", "fix", "repair", "review"]
+RunKind = Literal["ask", "fix", "repair", "review", "describe"]
 RunStatus = Literal["running", "awaiting_approval", "interrupted", "done", "failed"]
 
 _SCHEMA = """
@@ -74,6 +75,33 @@ class RunRecord(BaseModel):
     def total_tokens(self) -> int:
         """Prompt plus completion tokens of all the run's model calls."""
         return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True)
+class RunUsage:
+    """What a run's model calls used: calls, tokens (`cached_prompt_tokens` of the prompt
+    tokens were read from the server's context cache) and cost in USD."""
+
+    calls: int
+    prompt_tokens: int
+    cached_prompt_tokens: int
+    completion_tokens: int
+    cost: float
+
+    @classmethod
+    def of(cls, record: RunRecord) -> RunUsage:
+        """The usage a run's record holds."""
+        return cls(record.calls, record.prompt_tokens, record.cached_prompt_tokens,
+                   record.completion_tokens, record.cost)
+
+    @property
+    def total_tokens(self) -> int:
+        """Prompt plus completion tokens."""
+        return self.prompt_tokens + self.completion_tokens
+
+    def to_json(self) -> dict[str, Any]:
+        """`{"calls", "prompt_tokens", "cached_prompt_tokens", "completion_tokens", "cost"}`."""
+        return asdict(self)
 
 
 def new_run_id(kind: str) -> str:

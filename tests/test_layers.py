@@ -113,6 +113,25 @@ def test_no_module_imports_a_private_name_of_another() -> None:
     assert _private_attribute_reads() == []
 
 
+def test_the_app_goes_through_the_front_door() -> None:
+    """`app` reaches the agents only through `agents.api` (and the typed events it
+    streams), and starts no process: no `subprocess`, no gitpython, no git runner."""
+    doors = {"agents", "agents.api", "agents.events"}
+    behind = [f"{i.module} (line {i.line}) imports {i.target}" for i in product_imports()
+              if i.module.startswith("app") and i.target.startswith("agents")
+              and (i.target not in doors or (i.target == "agents" and i.names != ("api",)))]
+    assert behind == []
+    plumbing = []
+    for path in sorted((ROOT / "app").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            plumbing += [f"{path.relative_to(ROOT)}:{node.lineno} imports {n}" for n in names
+                         if n.split(".")[0] in {"subprocess", "git"}
+                         or n == "tools.git.runner"]
+    assert plumbing == []
+
+
 def test_the_checks_see_what_they_look_for(tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """Planted violations are found: the checks can fail."""

@@ -39,6 +39,7 @@ from agents.graphs.base import RunContext, State
 from agents.graphs.context import Source, build_context, prompt_budget
 from agents.llm import DEFAULT_CONTEXT_WINDOW, ChatMessage, ChatModel, ChatModelError
 from agents.prompts.ask import ASK_SYSTEM, ASK_USER, NO_MODEL_ANSWER, REPOSITORY_SECTION
+from agents.router import Route
 from tools.repo.index import IndexStats
 from tools.repo.tokens import count_tokens
 
@@ -88,7 +89,8 @@ class AskResult:
     `sources[i - 1]`), whatever the model made of them. `written` is the model's text
     exactly as it streamed; `reply` is that text with cited span numbers written out as
     `path:line`, before dropped citations were marked in `answer`; `error` says why no
-    model answered when one was configured.
+    model answered when one was configured. `run_id`, `status` (done, or interrupted
+    when cancelled mid-answer) and `route` (why this path) are the run's.
     """
 
     answer: str
@@ -103,6 +105,9 @@ class AskResult:
     index: IndexStats | None = None
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
+    run_id: str = ""
+    status: str = "done"
+    route: Route | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The `fathom ask --json` contract: answer, citations, sources, path, model."""

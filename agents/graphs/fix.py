@@ -21,6 +21,7 @@ A `repair` run is this graph with `kind="repair"`: its task is the failing tests
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
@@ -35,6 +36,7 @@ from agents.graphs.report import SUCCESS, summarise, summarise_tests, tests_text
 from agents.graphs.syntax import syntax_errors
 from agents.llm import ChatMessage, ChatModelError, ToolCall
 from agents.prompts import fix as prompts
+from agents.runs import RunRecord, RunUsage
 from agents.tools import ToolBox
 from tools.git import (
     GitError,
@@ -53,6 +55,7 @@ from tools.repo.repomap import render_map
 from tools.testing import TestCommandError, run_tests
 
 MAP_TOKENS = 1_024
+REPAIR_TASK = "make the failing tests pass ({command})"
 
 
 class FixState(TypedDict, total=False):
@@ -310,6 +313,47 @@ class FixNodes:
         outcome = state.get("outcome") or "no_changes"
         return {"status": "done" if outcome in SUCCESS else "failed",
                 "summary": summarise(state, outcome)}
+
+
+@dataclass(frozen=True)
+class PatchResult:
+    """Where a `fix` or `repair` run stands: its status (done, failed, awaiting_approval,
+    interrupted) and outcome (green, ...), its branch and commit, the files changed,
+    whether the change was applied to the user's branch, the last test run (without its
+    output), a summary, the approval it waits for, and what its model calls used."""
+
+    run_id: str
+    kind: str
+    status: str
+    outcome: str | None
+    branch: str | None
+    commit: str | None
+    files: list[str]
+    applied: bool
+    tests: dict[str, Any] | None
+    summary: str
+    approval: approval.ApprovalRequest | None
+    usage: RunUsage
+
+    @classmethod
+    def of(cls, run_id: str, kind: str, status: str, state: State, record: RunRecord,
+           request: approval.ApprovalRequest | None) -> PatchResult:
+        """The result of a run's state and record (and pending approval request)."""
+        tests = state.get("tests") or state.get("baseline")
+        return cls(run_id, kind, status, state.get("outcome") or None, state.get("branch"),
+                   state.get("commit"), list(state.get("files", [])),
+                   bool(state.get("applied")),
+                   {k: v for k, v in tests.items() if k != "output"} if tests else None,
+                   state.get("summary") or record.summary, request, RunUsage.of(record))
+
+    def to_json(self) -> dict[str, Any]:
+        """The `fathom fix|repair|resume --json` contract."""
+        return {"run_id": self.run_id, "kind": self.kind, "status": self.status,
+                "outcome": self.outcome, "branch": self.branch, "commit": self.commit,
+                "files": self.files, "applied": self.applied, "tests": self.tests,
+                "summary": self.summary,
+                "approval": self.approval.to_json() if self.approval else None,
+                "usage": self.usage.to_json()}
 
 
 def _repo_map(root: str, task: str) -> str:

@@ -14,6 +14,7 @@ can only drop. Without a model the lint hits are the findings.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
@@ -50,6 +51,51 @@ class ReviewState(TypedDict, total=False):
     steps: int
     elapsed: float
     tokens: int
+
+
+@dataclass(frozen=True)
+class DroppedFinding:
+    """A finding the self-check dropped, and why."""
+
+    finding: ev.Finding
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The finding's JSON with its `reason`."""
+        return {**ev.finding_json(self.finding), "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class ReviewResult:
+    """A finished review of `base..head`: the findings that hold (each with evidence),
+    those the self-check dropped, the lint hits, the failing tests, a summary."""
+
+    run_id: str
+    base: str | None
+    head: str | None
+    model: str
+    findings: list[ev.Finding] = field(default_factory=list)
+    dropped: list[DroppedFinding] = field(default_factory=list)
+    lint: list[ev.LintHit] = field(default_factory=list)
+    failing_tests: list[str] = field(default_factory=list)
+    summary: str = ""
+
+    @classmethod
+    def from_state(cls, run_id: str, state: State) -> ReviewResult:
+        """The result of a finished `review` run."""
+        return cls(run_id, state.get("base"), state.get("head"), state.get("model", "none"),
+                   [ev.Finding.model_validate(f) for f in state.get("findings", [])],
+                   [DroppedFinding(ev.Finding.model_validate(d), d["reason"])
+                    for d in state.get("dropped", [])],
+                   _hits(state), list(state.get("failing", [])), state.get("summary", ""))
+
+    def to_json(self) -> dict[str, Any]:
+        """The `fathom review --json` contract."""
+        return {"run_id": self.run_id, "base": self.base, "head": self.head,
+                "model": self.model, "findings": [ev.finding_json(f) for f in self.findings],
+                "dropped": [d.to_json() for d in self.dropped],
+                "lint": [ev.lint_json(h) for h in self.lint],
+                "failing_tests": self.failing_tests, "summary": self.summary}
 
 
 def _hits(state: State) -> list[ev.LintHit]:

@@ -32,6 +32,7 @@ GRAPH_MODULES: dict[str, str] = {
     "fix": "agents.graphs.fix",
     "repair": "agents.graphs.fix",
     "review": "agents.graphs.review",
+    "describe": "agents.graphs.describe",
 }
 Approver = Callable[[dict[str, Any]], bool | ApprovalDecision]
 STEP_MARGIN = 25   # graph steps allowed past the step budget, to stop and report cleanly

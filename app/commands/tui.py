@@ -24,14 +24,14 @@ def tui_command(
 
         run_tui(path)
         return
-    from app.commands.agent import ask_command
+    from app.commands.agent import answer_question
 
     err_console.print(
         f"[yellow]no terminal: answering {HEADLESS_QUESTION!r} instead of opening the TUI[/]",
         highlight=False,
     )
     console.print(f"[bold]{HEADLESS_QUESTION}[/]", highlight=False)
-    ask_command(HEADLESS_QUESTION, repo=path)
+    answer_question(path.resolve(strict=True), HEADLESS_QUESTION)
 
 
 def register(app: typer.Typer) -> None:

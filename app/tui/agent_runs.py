@@ -1,20 +1,22 @@
 """Fix and repair runs behind `FathomService`: start, resume, decide, list.
 
-Runs go through `agents.graphs.runner` without an approver, so a run that wants to
-touch the user's branch stops, durably, as `awaiting_approval`; the TUI shows its diff,
-the user accepts or rejects hunks, and the run is resumed with that decision: apply or
-not, and a commit holding the accepted hunks when they are not all of them. The run
-checks that commit, moves its branch there, applies it if asked and records what it
-did. Nothing blocks a thread on the user, and a run left waiting can be decided in a
-later session.
+Runs go through the agents' front door (`agents.api`) without an approver, so a run
+that wants to touch the user's branch stops, durably, as `awaiting_approval`; the TUI
+shows its change hunk by hunk, the user accepts or rejects hunks, and `decide` answers
+the run with that decision: apply or not, and the accepted hunks. The run commits them,
+checks them, moves its branch there, applies it if asked and records what it did.
+Nothing blocks a thread on the user, and a run left waiting can be decided in a later
+session.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
+from agents import api
+from agents.api import ChatModel, FixRequest, PatchResult, RepairRequest
 from agents.events import (
     ApprovalRequested,
     DiffReady,
@@ -29,11 +31,7 @@ from agents.events import (
     TokensUsed,
     ToolCalled,
 )
-from agents.graphs.approval import ApprovalDecision
-from agents.graphs.runner import RunOutcome, resume_run, start_run
-from agents.llm import ChatModel
-from agents.runs import RunKind, RunStore, new_run_id
-from app.tui.patches import parse_diff
+from app.tui.patches import file_diffs, parse_diff
 from app.tui.runstate import (
     Approval,
     Decision,
@@ -43,7 +41,6 @@ from app.tui.runstate import (
     RunStatus,
     TimelineEntry,
 )
-from tools.git import commit_diff, commit_hunks
 
 Progress = Callable[[RunProgress], None]
 PAST_RUNS = 20
@@ -94,69 +91,47 @@ def _sink(progress: Progress, started: float) -> Callable[[Event], None]:
     return emit
 
 
-def _result(repo: Path, outcome: RunOutcome) -> RunResult:
-    """What the TUI needs of an outcome: status, summary, and the approval it waits for."""
-    state = outcome.state
-    summary = state.get("summary") or outcome.record.summary
+def _result(result: PatchResult) -> RunResult:
+    """What the TUI needs of a run's result: status, summary, and the approval it waits
+    for (the change file by file, hunk by hunk)."""
     approval = None
-    if outcome.status == "awaiting_approval" and outcome.approval:
-        request = outcome.approval
-        approval = Approval(outcome.run_id, request.get("question", "Apply?"),
-                            parse_diff(commit_diff(repo, request["commit"])))
-        summary = request.get("instructions", summary)
-    return RunResult(outcome.run_id, outcome.status, summary, approval)
+    summary = result.summary
+    if result.status == "awaiting_approval" and result.approval:
+        request = result.approval
+        approval = Approval(result.run_id, request.question, file_diffs(request.hunks))
+        summary = request.instructions or summary
+    return RunResult(result.run_id, cast(RunStatus, result.status), summary, approval)
 
 
 def start(repo: Path, model: ChatModel, kind: str, task: str, test_command: str | None,
           progress: Progress, now: float) -> RunResult:
     """Run a `fix` (task in words) or `repair` (make `test_command` pass) to its end or
     its approval point."""
+    sink = _sink(progress, now)
     if kind == "repair":
-        if not test_command:
-            raise ValueError("a repair needs the command that runs the tests")
-        task = f"make the failing tests pass ({test_command})"
-    elif not task.strip():
-        raise ValueError("say what the fix should change")
-    inputs: dict[str, Any] = {"kind": kind, "task": task, "repo": str(repo),
-                              "test_command": test_command or None}
-    outcome = start_run(cast(RunKind, kind), repo, inputs, model=model,
-                        emit=_sink(progress, now), run_id=new_run_id(kind))
-    return _result(repo, outcome)
+        result = api.repair(RepairRequest(repo, test_command or ""), model=model, events=sink,
+                            run_id=api.new_run_id(kind))
+    else:
+        result = api.fix(FixRequest(repo, task, test_command or None), model=model,
+                         events=sink, run_id=api.new_run_id(kind))
+    return _result(result)
 
 
 def resume(repo: Path, model: ChatModel | None, run_id: str, decision: Decision | None,
            progress: Progress, now: float) -> RunResult:
     """Continue run `run_id`; at its approval point, answer with `decision` (None: stop
     there again, to show the change)."""
-    approver = _approver(repo, decision) if decision else None
-    outcome = resume_run(repo, run_id, model=model, emit=_sink(progress, now),
-                         approver=approver)
-    return _result(repo, outcome)
-
-
-def _approver(repo: Path, decision: Decision) -> Callable[[dict[str, Any]], ApprovalDecision]:
-    """The answer to a run's approval request that carries out `decision`."""
-    def approve(request: dict[str, Any]) -> ApprovalDecision:
-        """Apply or not; with the accepted hunks as a commit unless they are all of them."""
-        commit = request["commit"]
-        everything = frozenset((f.path, h.index)
-                               for f in parse_diff(commit_diff(repo, commit)) for h in f.hunks)
-        if decision.keep == everything:
-            return ApprovalDecision(approved=decision.apply)
-        return ApprovalDecision(approved=decision.apply,
-                                commit=commit_hunks(repo, commit, decision.keep))
-
-    return approve
+    sink = _sink(progress, now)
+    if decision is not None:
+        return _result(api.decide(repo, run_id, api.Decision(decision.apply, decision.keep),
+                                  model=model, events=sink))
+    result = api.resume(repo, run_id, model=model, events=sink)
+    if not isinstance(result, PatchResult):
+        raise ValueError(f"run {run_id} is not a fix or repair run")
+    return _result(result)
 
 
 def past(repo: Path) -> list[Run]:
     """The repository's recent runs from its run database (no timelines), oldest first."""
-    with RunStore(repo) as store:
-        records = store.recent(PAST_RUNS)
-    runs = []
-    for record in reversed(records):
-        inputs = record.request.get("inputs", {})
-        title = str(inputs.get("question") or inputs.get("task") or "")
-        runs.append(Run(record.run_id, record.kind, title, record.created, record.status,
-                        summary=record.summary))
-    return runs
+    return [Run(r.run_id, r.kind, r.title, r.created, cast(RunStatus, r.status),
+                summary=r.summary) for r in reversed(api.past_runs(repo, PAST_RUNS))]

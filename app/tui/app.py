@@ -15,7 +15,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from agents.settings import ModelSettings
+from agents.api import ModelSettings
 from app.tui.commands import SymbolProvider
 from app.tui.messages import OpenLocation
 from app.tui.runstate import RunLog

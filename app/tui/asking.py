@@ -1,14 +1,14 @@
-"""Ask behind `FathomService.ask`: the `ask` graph's run, as the Ask screen shows it.
+"""Ask behind `FathomService.ask`: the front door's `ask`, as the Ask screen shows it.
 
-The graph does the work — index, rank, pack, one streamed model call, citations checked
-against the files, the ranked spans when there is no model (`agents.graphs.ask`). This
-module routes the question (to show the path taken), runs the graph in a thread with
-the conversation so far, and translates its typed events as they come: steps into
-stages, the progress of indexing, packing and prefill into measured stages, the pack's
-manifest into `ContextReady`, streamed pieces into `AnswerText` and
-`ReasoningText`, the result into an `Answer` whose valid citations link to the code and
-whose sources (the spans the model read) are listed with it.
-Cancelling is the graph's too: its run stops between two streamed pieces, interrupted.
+The agents do the work — route, index, rank, pack, one streamed model call, citations
+checked against the files, the ranked spans when there is no model (`agents.api.ask`).
+This module runs it in a thread with the conversation so far, and translates its typed
+events as they come: the route into the path taken, steps into stages, the progress of
+indexing, packing and prefill into measured stages, the pack's manifest into
+`ContextReady`, streamed pieces into `AnswerText` and `ReasoningText`, the result into
+an `Answer` whose valid citations link to the code and whose sources (the spans the
+model read) are listed with it. Cancelling is the run's too: it stops between two
+streamed pieces, interrupted.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agents.citations import CITATION, citation_of
+from agents import api
+from agents.api import CITATION, AskRequest, AskResult, Turn, citation_of
 from agents.events import (
     AnswerDelta,
     ContextPacked,
@@ -26,12 +27,10 @@ from agents.events import (
     PackManifest,
     Progress,
     ReasoningDelta,
+    Routed,
     StepStarted,
     TokensUsed,
 )
-from agents.graphs.ask import AskResult
-from agents.graphs.runner import RunOutcome, start_run
-from agents.router import route
 from app.tui.errors import errors
 from app.tui.state import (
     Answer,
@@ -69,24 +68,23 @@ def ask(service: FathomService, question: str, earlier: Sequence[Answer],
     """See `FathomService.ask`."""
     clock = service.clock
     started = clock()
-    with errors("question"):
-        routed = route(question)
     yield Stage("loading model")
     model, info = service.model(), service.model_info()
-    path: PathTaken = "Slow" if routed.path == "slow" else "Fast"
-    hint = f"; it {CHANGE_HINT}" if routed.graph in ("fix", "repair") else ""
-    yield RouteChosen(path, routed.reason + hint)
-    inputs = {"question": question, "repo": str(service.root), "path": routed.path,
-              "context_tokens": service.context_tokens,
-              "history": [{"question": a.question, "answer": a.content} for a in earlier
-                          if a.model != "none"]}
-    stream = EventQueue(lambda sink: start_run("ask", service.root, inputs, model=model,
-                                               emit=sink, run_id=run_id, cancelled=cancelled))
+    request = AskRequest(service.root, question, context_tokens=service.context_tokens,
+                         history=tuple(Turn(a.question, a.content) for a in earlier
+                                       if a.model != "none"))
+    stream = EventQueue(lambda sink: api.ask(request, model=model, events=sink,
+                                             cancelled=cancelled, run_id=run_id))
     usage: TokensUsed | None = None
     first: float | None = None
+    path: PathTaken = "Fast"
     with errors("ask"):
         for event in stream:
-            if isinstance(event, StepStarted) and event.step in STAGES:
+            if isinstance(event, Routed):
+                path = "Slow" if event.path == "slow" else "Fast"
+                hint = f"; it {CHANGE_HINT}" if event.graph in ("fix", "repair") else ""
+                yield RouteChosen(path, event.reason + hint)
+            elif isinstance(event, StepStarted) and event.step in STAGES:
                 yield Stage(STAGES[event.step])
             elif isinstance(event, Progress):
                 yield Stage(event.task, event.done, event.total)
@@ -98,10 +96,9 @@ def ask(service: FathomService, question: str, earlier: Sequence[Answer],
                 yield kind(event.text)
             elif isinstance(event, TokensUsed):
                 usage = event
-    outcome: RunOutcome = stream.result
-    if outcome.status == "interrupted":
+    result: AskResult = stream.result
+    if result.status == "interrupted":
         return
-    result = AskResult.from_state(outcome.state)
     if result.index is not None:
         stats = result.index
         yield IndexSummary(stats.files, stats.definitions, stats.parsed, tuple(stats.warnings))

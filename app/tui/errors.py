@@ -6,8 +6,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from agents.llm import ChatModelError
-from agents.runs import RunNotFoundError
+from agents.api import ChatModelError, RunNotFoundError
 from tools.git import GitError
 
 

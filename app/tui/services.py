@@ -12,15 +12,13 @@ workers. Expected failures raise `ServiceError` with a message fit for the scree
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from agents.llm import DEFAULT_CONTEXT_WINDOW, BaseChatModel, chat_model_from_config
-from agents.runs import new_run_id
-from agents.settings import ModelSettings
+from agents import api
+from agents.api import DEFAULT_CONTEXT_WINDOW, ChatModel, ModelSettings
 from app.tui import agent_runs, asking
 from app.tui.errors import ServiceError, errors
 from app.tui.runstate import Decision, Run, RunProgress, RunResult
@@ -53,7 +51,7 @@ class FathomService:
     """
 
     def __init__(self, root: Path, settings: ModelSettings | None = None, *,
-                 model: BaseChatModel | None = None, context: int | None = None,
+                 model: ChatModel | None = None, context: int | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         """`model` replaces the one the settings describe; `context` its window size;
         `clock` times answers (tests pass a fake one for stable numbers)."""
@@ -67,34 +65,22 @@ class FathomService:
         self.clock = clock
         self._lock = threading.Lock()
 
-    def model(self) -> BaseChatModel | None:
+    def model(self) -> ChatModel | None:
         """The chat model, made on first use; None when the settings configure none
         (backend "none": questions are answered with the ranked code)."""
         with self._lock, errors("model"):
             if not self._made:
-                settings = self._model_settings()
-                if settings.backend != "none":
-                    self._model = chat_model_from_config(settings)
+                self._model = api.model_for(self.root, settings=self._settings)
                 self._made = True
             return self._model
 
-    def _required_model(self, kind: str) -> BaseChatModel:
+    def _required_model(self, kind: str) -> ChatModel:
         """The model, for work that cannot be done without one."""
         model = self.model()
         if model is None:
             raise ServiceError(f"{kind}: needs a model; configure one in fathom.toml or "
                                "FATHOM_* variables")
         return model
-
-    def _model_settings(self) -> ModelSettings:
-        """The settings given, else those of `FATHOM_*` and the repository's `fathom.toml`
-        (unless `FATHOM_CONFIG_FILE` names another file), as the CLI reads them."""
-        if self._settings is not None:
-            return self._settings
-        own = self.root / "fathom.toml"
-        if "FATHOM_CONFIG_FILE" not in os.environ and own.is_file():
-            return ModelSettings(config_file=own)
-        return ModelSettings()
 
     def model_info(self) -> ModelInfo:
         """Name, backend and context window of the model (loads an embedded model)."""
@@ -150,7 +136,7 @@ class FathomService:
 
     def new_run_id(self, kind: str) -> str:
         """A fresh id for a run of `kind`, as the agents' run database records it."""
-        return new_run_id(kind)
+        return api.new_run_id(kind)
 
     def ask(self, question: str, earlier: Sequence[Answer] = (),
             cancelled: Callable[[], bool] = lambda: False,

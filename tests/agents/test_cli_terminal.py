@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 from typer.testing import CliRunner
 
+from app import run_display
 from app.commands import agent
 from tests.conftest import FIXTURES, init_repo
 
@@ -143,9 +144,10 @@ class Screen(io.StringIO):
 def screen(monkeypatch: pytest.MonkeyPatch) -> Screen:
     """The commands' consoles, as terminals writing to one `Screen`."""
     shared = Screen()
-    for name in ("console", "err_console"):
-        monkeypatch.setattr(agent, name, Console(file=shared, force_terminal=True,
-                                                 color_system=None, width=200))
+    for module, name in ((run_display, "console"), (run_display, "err_console"),
+                         (agent, "err_console")):
+        monkeypatch.setattr(module, name, Console(file=shared, force_terminal=True,
+                                                  color_system=None, width=200))
     return shared
 
 

@@ -23,8 +23,11 @@ from tools.git.hunks import (
     select_hunks,
 )
 from tools.git.read import (
+    FileStat,
     RepoStatus,
     changed_files,
+    commit_subjects,
+    diff_stat,
     diff_text,
     head_commit,
     is_ancestor,
@@ -50,11 +53,11 @@ from tools.git.worktrees import (
 )
 
 __all__ = [
-    "FileHunks", "GitError", "Hunk", "HunkId", "NotARepositoryError",
-    "RepoStatus", "Selection", "SelectionError", "UnknownRevisionError", "Worktree",
-    "apply_to_branch", "changed_files", "check_selection", "close_worktree", "commit_diff",
-    "commit_hunks", "create_worktree", "diff_text", "head_commit", "is_ancestor",
-    "list_worktrees", "listed_paths", "open_worktree", "parse_hunks", "recently_changed",
-    "remove_worktree", "repo_root", "resolve_commit", "restore", "select_hunks", "show_file",
-    "snapshot", "squash", "status",
+    "FileHunks", "FileStat", "GitError", "Hunk", "HunkId", "NotARepositoryError", "RepoStatus",
+    "Selection", "SelectionError", "UnknownRevisionError", "Worktree", "apply_to_branch",
+    "changed_files", "check_selection", "close_worktree", "commit_diff", "commit_hunks",
+    "commit_subjects", "create_worktree", "diff_stat", "diff_text", "head_commit",
+    "is_ancestor", "list_worktrees", "listed_paths", "open_worktree", "parse_hunks",
+    "recently_changed", "remove_worktree", "repo_root", "resolve_commit", "restore",
+    "select_hunks", "show_file", "snapshot", "squash", "status",
 ]

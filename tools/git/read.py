@@ -127,6 +127,39 @@ def changed_files(path: str | Path, base: str, head: str) -> list[str]:
                              *_range(root, base, head), "--"))
 
 
+@dataclass(frozen=True)
+class FileStat:
+    """How much one file changed: lines added and removed (None for a binary file)."""
+
+    path: str
+    added: int | None
+    removed: int | None
+
+
+def diff_stat(path: str | Path, base: str, head: str) -> list[FileStat]:
+    """The files ``base..head`` changes, with the lines each adds and removes."""
+    root = repo_root(path)
+    fields = split_nul(run_git(root, "diff", *_DIFF_FLAGS, "--numstat", "-z",
+                               *_range(root, base, head), "--"))
+    stats, at = [], 0
+    while at < len(fields):
+        added, removed, name = fields[at].split("\t", 2)
+        at += 1
+        if not name:  # a rename: the old and the new path follow as their own fields
+            name, at = fields[at + 1], at + 2
+        stats.append(FileStat(name, None if added == "-" else int(added),
+                              None if removed == "-" else int(removed)))
+    return stats
+
+
+def commit_subjects(path: str | Path, base: str, head: str) -> list[str]:
+    """The subject lines of the commits in ``base..head``, oldest first."""
+    root = repo_root(path)
+    return decode(run_git(root, "log", "--reverse", "--format=%s",
+                          f"{resolve_commit(root, base)}..{resolve_commit(root, head)}")
+                  ).splitlines()
+
+
 def show_file(repo: str | Path, rev: str, path: str) -> str | None:
     """The text of file ``path`` (relative to the root) at commit ``rev``; None when it
     does not exist there or the revision is unknown."""

@@ -97,6 +97,23 @@ def test_diff_text_of_a_range_with_rename_binary_unicode_add_and_delete(hist: Re
     assert read.changed_files(hist.root / "src", hist.first, hist.second) == ["src/app.py"]
 
 
+def test_diff_stat_counts_lines_per_file_through_renames_and_binaries(hist: Repo) -> None:
+    stats = {s.path: (s.added, s.removed) for s in read.diff_stat(hist.root, hist.second,
+                                                                   hist.third)}
+    assert stats == {UNI: (2, 0), "logo.png": (None, None), "new.txt": (1, 0),
+                     "old.txt": (0, 1), "src/helpers.py": (0, 0)}
+    assert [s.path for s in read.diff_stat(hist.root, hist.first, hist.second)] == [
+        "src/app.py"]
+
+
+def test_commit_subjects_of_a_range_oldest_first(hist: Repo) -> None:
+    assert read.commit_subjects(hist.root, hist.first, hist.third) == [
+        "edit app", "rename, binary, unicode"]
+    assert read.commit_subjects(hist.root, hist.third, hist.third) == []
+    with pytest.raises(UnknownRevisionError):
+        read.commit_subjects(hist.root, "no-such-branch", hist.third)
+
+
 def test_diff_text_against_the_working_tree(hist: Repo) -> None:
     assert read.diff_text(hist.root) == ""
     hist.write("src/app.py", "def main():\n    return 3\n\n\ndef extra():\n    pass\n")
