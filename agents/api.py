@@ -34,13 +34,13 @@ from pydantic import ValidationError
 
 from agents.citations import CITATION, CheckedCitation, Citation, citation_of
 from agents.events import EventSink, Routed, ignore
-from agents.graphs.approval import ApprovalDecision, ApprovalRequest
-from agents.graphs.ask import AskResult
+from agents.graphs.ask.context import Source
+from agents.graphs.ask.graph import AskResult
 from agents.graphs.base import Budgets, never
-from agents.graphs.context import Source
-from agents.graphs.describe import DescribeResult
-from agents.graphs.fix import REPAIR_TASK, PatchResult
-from agents.graphs.review import DroppedFinding, ReviewResult
+from agents.graphs.describe.graph import DescribeResult
+from agents.graphs.fix.approval import ApprovalDecision, ApprovalRequest
+from agents.graphs.fix.graph import REPAIR_TASK, PatchResult
+from agents.graphs.review.graph import DroppedFinding, ReviewResult
 from agents.graphs.runner import RunOutcome, resume_run, start_run
 from agents.llm import DEFAULT_CONTEXT_WINDOW, ChatModel, ChatModelError, chat_model_from_config
 from agents.router import PathName, Route, route

@@ -10,7 +10,7 @@ from typing import NoReturn
 
 import typer
 
-from app.commands import agent, doctor, locate, repo, tui
+from app.commands import agent, doctor, faults, repo, tui
 
 app = typer.Typer(
     name="fathom",
@@ -20,7 +20,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 repo.register(app)
-locate.register(app)
+faults.register(app)
 agent.register(app)
 tui.register(app)
 doctor.register(app)

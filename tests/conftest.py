@@ -23,13 +23,24 @@ def init_repo(root: Path, message: str = "initial") -> git.Repo:
     return repo
 
 
+def committed_copy(name: str, tmp_path: Path) -> Path:
+    """A copy of the fixture project `name` in `<tmp_path>/<name>`, committed to git."""
+    root = tmp_path / name
+    shutil.copytree(FIXTURES / name, root)
+    init_repo(root)
+    return root
+
+
 @pytest.fixture
 def shop_repo(tmp_path: Path) -> Path:
     """A copy of the small multi-language shop project, committed to git."""
-    root = tmp_path / "shop"
-    shutil.copytree(FIXTURES / "shop", root)
-    init_repo(root)
-    return root
+    return committed_copy("shop", tmp_path)
+
+
+@pytest.fixture
+def calc(tmp_path: Path) -> Path:
+    """The calc project (mean is off by one), committed to git."""
+    return committed_copy("calc", tmp_path)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from agents.events import (
     AnswerDelta,
@@ -44,6 +44,18 @@ from agents.llm import ReasoningDelta as ModelReasoning
 from agents.runs import RunStore
 
 State = dict[str, Any]
+
+
+class RunState(TypedDict, total=False):
+    """What every graph's state holds besides its own keys: how the run ended (`status`,
+    `summary`) and what it used (`steps`, `elapsed` seconds, `tokens`), kept by
+    `RunContext.node`."""
+
+    status: str
+    summary: str
+    steps: int
+    elapsed: float
+    tokens: int
 NodeFn = Callable[[State], State]
 
 

@@ -22,17 +22,17 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
 from agents.events import ApprovalRequested, EventSink, RunFinished, RunStarted, ignore
-from agents.graphs.approval import ApprovalDecision
 from agents.graphs.base import Budgets, RunCancelled, RunContext, State, never
+from agents.graphs.fix.approval import ApprovalDecision
 from agents.llm import ChatModel
 from agents.runs import RunKind, RunRecord, RunStatus, RunStore, new_run_id
 
 GRAPH_MODULES: dict[str, str] = {
-    "ask": "agents.graphs.ask",
-    "fix": "agents.graphs.fix",
-    "repair": "agents.graphs.fix",
-    "review": "agents.graphs.review",
-    "describe": "agents.graphs.describe",
+    "ask": "agents.graphs.ask.graph",
+    "fix": "agents.graphs.fix.graph",
+    "repair": "agents.graphs.fix.graph",
+    "review": "agents.graphs.review.graph",
+    "describe": "agents.graphs.describe.graph",
 }
 Approver = Callable[[dict[str, Any]], bool | ApprovalDecision]
 STEP_MARGIN = 25   # graph steps allowed past the step budget, to stop and report cleanly

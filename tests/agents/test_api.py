@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import shutil
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -14,21 +14,14 @@ from typer.testing import CliRunner
 from agents import api
 from agents.backends.scripted import ScriptedBackend, Transcript
 from agents.events import EventLog
+from agents.runs import runs_db_path
 from app.cli import app
-from tests.conftest import FIXTURES, init_repo
+from tests.conftest import FIXTURES
 
 TRANSCRIPTS = FIXTURES / "transcripts"
 CHECK = f"{sys.executable} check.py"
 TASK = "mean([2, 4]) returns 2.0 instead of 3: fix mean"
 
-
-@pytest.fixture
-def calc(tmp_path: Path) -> Path:
-    """The calc project (mean is off by one), committed to git."""
-    root = tmp_path / "calc"
-    shutil.copytree(FIXTURES / "calc", root)
-    init_repo(root)
-    return root
 
 
 def _answers(*replies: str) -> ScriptedBackend:
@@ -138,3 +131,18 @@ def test_model_settings_come_from_the_repository_unless_a_file_is_named(
     monkeypatch.setenv("FATHOM_CONFIG_FILE", str(tmp_path / "bad.toml"))
     with pytest.raises(api.ChatModelError, match="model settings"):
         api.model_settings(tmp_path)
+
+
+def test_checkpoints_hold_data_not_code_so_moved_modules_still_resume(calc: Path) -> None:
+    """A run's checkpoints are JSON-like data: no module or class path of ours is stored,
+    so runs checkpointed before a module moves resume after it."""
+    waiting = _awaiting(calc)
+    api.decide(calc, waiting.run_id, api.Decision(apply=False), model=None)
+    with sqlite3.connect(runs_db_path(calc)) as db:
+        tables = [t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        blobs = [value for table in tables for row in db.execute(f"SELECT * FROM {table}")
+                 for value in row if isinstance(value, bytes | str)]
+    assert any(b"calc/stats.py" in (b if isinstance(b, bytes) else b.encode()) for b in blobs)
+    for package in (b"agents.", b"app.", b"tools.", b"model_runtime."):
+        assert not [b for b in blobs
+                    if package in (b if isinstance(b, bytes) else b.encode())], package

@@ -12,9 +12,9 @@ from agents.backends.embedded import EmbeddedBackend, LoadedModel
 from agents.backends.scripted import ScriptedBackend, Transcript
 from agents.citations import Citation
 from agents.events import EVENT_ADAPTER, EventLog, Progress
-from agents.graphs.ask import AskResult, recent_turns
+from agents.graphs.ask.context import build_context
+from agents.graphs.ask.graph import AskResult, recent_turns
 from agents.graphs.base import RunContext
-from agents.graphs.context import build_context
 from agents.graphs.runner import resume_run, start_run
 from model_runtime.chat import ChatMLFormat
 from model_runtime.config import LlamaConfig

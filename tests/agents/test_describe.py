@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agents.graphs.describe import TITLE_CHARS, fallback_description, parse_description
+from agents.graphs.describe.graph import TITLE_CHARS, fallback_description, parse_description
 from tools.git import FileStat
 
 

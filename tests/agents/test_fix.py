@@ -15,13 +15,13 @@ from hypothesis import strategies as st
 
 from agents.backends.scripted import ScriptedBackend, Transcript
 from agents.events import EventLog
-from agents.graphs.approval import ApprovalDecision
 from agents.graphs.base import Budgets, RunContext
-from agents.graphs.fix import FixNodes
+from agents.graphs.fix.approval import ApprovalDecision
+from agents.graphs.fix.graph import FixNodes
 from agents.graphs.runner import resume_run, start_run
 from agents.llm import ChatMessage, ChatResult, ToolSpec, UsageMeter
 from agents.runs import RunStore
-from agents.tools import ToolBox
+from agents.toolbox import ToolBox
 from tests.conftest import FIXTURES, init_repo
 from tools.git import SelectionError, check_selection
 
@@ -30,14 +30,6 @@ TASK = "mean([2, 4]) returns 2.0 instead of 3: fix mean"
 PYTEST = f"{sys.executable} -m pytest -q -p no:cacheprovider"
 CHECK = f"{sys.executable} check.py"   # the fixture's own runner: same tests, no pytest start-up
 
-
-@pytest.fixture
-def calc(tmp_path: Path) -> Path:
-    """The calc project (mean is off by one), committed to git."""
-    root = tmp_path / "calc"
-    shutil.copytree(FIXTURES / "calc", root)
-    init_repo(root)
-    return root
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
@@ -104,7 +96,7 @@ def test_killed_run_resumes_from_its_checkpoint_with_the_same_result(
     shutil.copytree(calc, twin)
     clean = start_run("fix", twin, fix_inputs(twin), auto_approve=True,
                       model=ScriptedBackend.from_file(TRANSCRIPTS / "fix_mean.json"))
-    monkeypatch.setattr("agents.graphs.fix.ToolBox", CrashingToolBox)
+    monkeypatch.setattr("agents.graphs.fix.graph.ToolBox", CrashingToolBox)
     with pytest.raises(KeyboardInterrupt):
         start_run("fix", calc, fix_inputs(calc), auto_approve=True, run_id="fix-killed",
                   model=ScriptedBackend.from_file(TRANSCRIPTS / "fix_mean.json"))
@@ -205,7 +197,7 @@ def test_budgets_stop_the_run_with_a_report(calc: Path, budgets: Budgets, reason
 
 
 def test_new_lint_errors_reports_only_what_the_edit_added(tmp_path: Path) -> None:
-    from agents.graphs.evidence import new_lint_errors
+    from agents.graphs.checks import new_lint_errors
     from tests.conftest import init_repo
 
     (tmp_path / "mod.py").write_text("def f():\n    return undefined_before\n")

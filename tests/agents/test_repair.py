@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 
 import git
-import pytest
 
 from agents.backends.scripted import ScriptedBackend
 from agents.events import EventLog
 from agents.graphs.runner import start_run
-from tests.conftest import FIXTURES, init_repo
+from tests.conftest import FIXTURES
 
 TRANSCRIPTS = FIXTURES / "transcripts"
 CHECK = f"{sys.executable} check.py"  # the fixture's own runner: same tests, no pytest start-up
 
-
-@pytest.fixture
-def calc(tmp_path: Path) -> Path:
-    root = tmp_path / "calc"
-    shutil.copytree(FIXTURES / "calc", root)
-    init_repo(root)
-    return root
 
 
 def repair(root: Path, command: str) -> dict[str, object]:

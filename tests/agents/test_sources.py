@@ -17,8 +17,8 @@ import pytest
 
 from agents.backends.scripted import ScriptedBackend, Transcript
 from agents.citations import Citation
-from agents.graphs.ask import AskResult
-from agents.graphs.context import Source, build_context, prompt_budget
+from agents.graphs.ask.context import Source, build_context, prompt_budget
+from agents.graphs.ask.graph import AskResult
 from agents.graphs.runner import start_run
 from tests.conftest import init_repo
 from tools.repo.find import find_definitions

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from app.tui.screens.runs import RunsScreen
 from app.tui.services import FathomService
 from app.tui.widgets.diff_view import DiffView, HunkView
 from tests.app.tui.helpers import SIZE, FakeClock, settle
-from tests.conftest import FIXTURES, init_repo
+from tests.conftest import FIXTURES
 
 pytestmark = pytest.mark.anyio
 TASK = "mean([2, 4]) returns 2.0 instead of 3: fix mean"
@@ -30,14 +29,6 @@ def fixer() -> ScriptedBackend:
     """A model that plans, fixes `mean`, rewords a docstring elsewhere, and stops."""
     return ScriptedBackend.from_file(TRANSCRIPTS / "fix_two_files.json")
 
-
-@pytest.fixture
-def calc(tmp_path: Path) -> Path:
-    """The calc project (mean is off by one), committed to git."""
-    root = tmp_path / "calc"
-    shutil.copytree(FIXTURES / "calc", root)
-    init_repo(root)
-    return root
 
 
 def _app(root: Path, model: ScriptedBackend | None = None) -> FathomApp:

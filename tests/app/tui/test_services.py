@@ -8,9 +8,9 @@ import pytest
 
 from agents import citations
 from agents.citations import verify_citations
-from agents.graphs.ask import AskResult
+from agents.graphs.ask.graph import AskResult
 from agents.llm import ToolCall
-from agents.tools import ToolBox
+from agents.toolbox import ToolBox
 from app.tui.asking import checked_citations, link_citations
 from app.tui.services import FathomService, ServiceError
 from app.tui.state import Citation

@@ -23,12 +23,11 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from contextlib import closing
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
 
-from agents.citations import claim_terms
+from agents.citations import Citation, claim_terms
 from agents.events import PackedFile, PackedSpan, PackManifest, ProgressTask
 from agents.prompts.ask import SPANS_FOOTER, SPANS_HEADER
 from tools.repo.find import find_definitions
@@ -54,23 +53,13 @@ ContextProgress = Callable[[ProgressTask, int, int], None]  # (task, done, total
 
 
 @dataclass(frozen=True)
-class Source:
-    """A span the model read: `path`, 1-based `line` to `end_line` as shown, and the
-    definition it holds (`name`, None for a window of lines)."""
+class Source(Citation):
+    """A span the model read: `path`, 1-based `line` to `end_line` as shown (written as a
+    citation, `path:line-end_line`), and the definition it holds (`name`, None for a
+    window of lines). `to_json` gives `{"path", "line", "end_line", "name"}`, the
+    `ask --json` contract."""
 
-    path: str
-    line: int
-    end_line: int
     name: str | None = None
-
-    def __str__(self) -> str:
-        """`path:line-end_line` (or `path:line` for one line)."""
-        tail = f"-{self.end_line}" if self.end_line != self.line else ""
-        return f"{self.path}:{self.line}{tail}"
-
-    def to_json(self) -> dict[str, Any]:
-        """`{"path", "line", "end_line", "name"}` (the `ask --json` contract)."""
-        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import typer
 from typer.testing import CliRunner
 
 from app.commands import agent
-from tests.conftest import FIXTURES, init_repo
+from tests.conftest import FIXTURES
 
 TRANSCRIPTS = FIXTURES / "transcripts"
 CHECK = f"{sys.executable} check.py"
@@ -27,13 +26,6 @@ runner = CliRunner()
 def no_config_file(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FATHOM_CONFIG_FILE", "/nonexistent/fathom.toml")
 
-
-@pytest.fixture
-def calc(tmp_path: Path) -> Path:
-    root = tmp_path / "calc"
-    shutil.copytree(FIXTURES / "calc", root)
-    init_repo(root)
-    return root
 
 
 def run(*args: str, code: int = 0) -> dict[str, Any]:

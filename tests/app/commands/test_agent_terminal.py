@@ -25,7 +25,7 @@ from app import run_display
 from app.commands import agent
 from tests.conftest import FIXTURES, init_repo
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 TRANSCRIPTS = FIXTURES / "transcripts"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 PROMPT = "to your branch? [y/N]"

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 
-from agents.graphs.base import RunContext, State
+from agents.graphs.base import RunContext, RunState, State
 from agents.llm import ChatMessage, ChatModelError
 from agents.prompts import describe as prompts
 from tools.git import FileStat, commit_subjects, diff_stat, diff_text, resolve_commit
@@ -27,7 +27,7 @@ TITLE_CHARS = 72
 _TITLE = re.compile(r"^\s*(?:\*\*)?title(?:\*\*)?\s*:\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
 
 
-class DescribeState(TypedDict, total=False):
+class DescribeState(RunState, total=False):
     """The `describe` graph's state (JSON data only)."""
 
     repo: str
@@ -41,11 +41,6 @@ class DescribeState(TypedDict, total=False):
     title: str
     body: str
     model: str
-    status: str
-    summary: str
-    steps: int
-    elapsed: float
-    tokens: int
 
 
 @dataclass(frozen=True)

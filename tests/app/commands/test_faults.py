@@ -12,7 +12,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from app.commands import locate as locate_command
+from app.commands import faults as locate_command
 from bench.tasks import load_tasks
 
 runner = CliRunner()

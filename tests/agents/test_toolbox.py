@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from agents.backends.scripted import ScriptedBackend, Transcript
 from agents.llm import ChatMessage, ToolCall
-from agents.tools import ToolBox
+from agents.toolbox import ToolBox
 from tests.conftest import FIXTURES, init_repo
 from tools.git import create_worktree
 

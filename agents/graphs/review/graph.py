@@ -8,19 +8,20 @@ installed) and, given a test command, runs the tests at `head` in a throwaway wo
 with a scrubbed environment. `review` is one thinking call asking for findings as JSON,
 each with evidence — a quoted line, a failing test or a lint hit — retried once when the
 reply cannot be read. `self_check` drops every finding whose evidence does not hold
-(`agents.graphs.evidence`), then asks the model which of the rest it can support; it
+(`agents.graphs.review.evidence`), then asks the model which of the rest it can support; it
 can only drop. Without a model the lint hits are the findings.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 
-from agents.graphs import evidence as ev
-from agents.graphs.base import RunContext, State
+from agents.graphs import checks
+from agents.graphs.base import RunContext, RunState, State
+from agents.graphs.review import evidence as ev
 from agents.llm import ChatMessage, ChatModelError
 from agents.prompts import review as prompts
 from tools.git import close_worktree, create_worktree, diff_text, repo_root, resolve_commit
@@ -29,7 +30,7 @@ from tools.testing import TestCommandError, run_tests
 REVIEW_ATTEMPTS = 2
 
 
-class ReviewState(TypedDict, total=False):
+class ReviewState(RunState, total=False):
     """The `review` graph's state (JSON data only)."""
 
     repo: str
@@ -46,11 +47,6 @@ class ReviewState(TypedDict, total=False):
     findings: list[dict[str, Any]]
     dropped: list[dict[str, Any]]
     model: str
-    status: str
-    summary: str
-    steps: int
-    elapsed: float
-    tokens: int
 
 
 @dataclass(frozen=True)
@@ -76,7 +72,7 @@ class ReviewResult:
     model: str
     findings: list[ev.Finding] = field(default_factory=list)
     dropped: list[DroppedFinding] = field(default_factory=list)
-    lint: list[ev.LintHit] = field(default_factory=list)
+    lint: list[checks.LintHit] = field(default_factory=list)
     failing_tests: list[str] = field(default_factory=list)
     summary: str = ""
 
@@ -94,15 +90,15 @@ class ReviewResult:
         return {"run_id": self.run_id, "base": self.base, "head": self.head,
                 "model": self.model, "findings": [ev.finding_json(f) for f in self.findings],
                 "dropped": [d.to_json() for d in self.dropped],
-                "lint": [ev.lint_json(h) for h in self.lint],
+                "lint": [checks.lint_json(h) for h in self.lint],
                 "failing_tests": self.failing_tests, "summary": self.summary}
 
 
-def _hits(state: State) -> list[ev.LintHit]:
-    return [ev.LintHit(**h) for h in state.get("lint", [])]
+def _hits(state: State) -> list[checks.LintHit]:
+    return [checks.LintHit(**h) for h in state.get("lint", [])]
 
 
-def lint_findings(hits: list[ev.LintHit]) -> list[dict[str, Any]]:
+def lint_findings(hits: list[checks.LintHit]) -> list[dict[str, Any]]:
     """Lint hits as findings (what a review without a model reports)."""
     return [ev.finding_json(ev.Finding(
         path=h.path, line=h.line, severity="error" if h.code in ("syntax", "F821") else "warning",
@@ -123,10 +119,10 @@ class ReviewNodes:
         base, head = resolve_commit(repo, state["base"]), resolve_commit(repo, state["head"])
         diff = diff_text(repo, base, head)
         numbered, changed = ev.numbered_diff(diff)
-        hits = ev.lint(repo, head, diff)
+        hits = checks.lint(repo, head, diff)
         failing = self._failing_tests(repo, head, state.get("test_command"))
         return {"base_sha": base, "head_sha": head, "diff": diff, "numbered": numbered,
-                "changed": changed, "lint": [ev.lint_json(h) for h in hits],
+                "changed": changed, "lint": [checks.lint_json(h) for h in hits],
                 "failing": failing}
 
     def _failing_tests(self, repo: str, head: str, command: str | None) -> list[str]:

@@ -3,7 +3,7 @@
 `retrieve` ranks and packs the repository for the question: the whole repository when
 it fits the model's context (a V4 model's 1M tokens); else the question decides: the
 definitions it names and the best-matching spans get the room first, then the relevant
-files whole and the others' outlines (`agents.graphs.context`). The spans are numbered
+files whole and the others' outlines (`agents.graphs.ask.context`). The spans are numbered
 and have numbered lines, which is what citations point at; they are the answer's
 sources, shown with it whatever the model says. It reports how indexing and packing
 go (`Progress`) and what the model will see (`ContextPacked`, the pack's manifest). The
@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 
@@ -35,8 +35,8 @@ from agents.citations import (
     verify_citations,
 )
 from agents.events import ContextPacked, PackManifest
-from agents.graphs.base import RunContext, State
-from agents.graphs.context import Source, build_context, prompt_budget
+from agents.graphs.ask.context import Source, build_context, prompt_budget
+from agents.graphs.base import RunContext, RunState, State
 from agents.llm import DEFAULT_CONTEXT_WINDOW, ChatMessage, ChatModel, ChatModelError
 from agents.prompts.ask import ASK_SYSTEM, ASK_USER, NO_MODEL_ANSWER, REPOSITORY_SECTION
 from agents.router import Route
@@ -48,7 +48,7 @@ MAX_HISTORY_TURNS = 3          # earlier questions and answers sent along, at mo
 HISTORY_SHARE = 0.25           # of the model's context, at most, for earlier turns
 
 
-class AskState(TypedDict, total=False):
+class AskState(RunState, total=False):
     """The `ask` graph's state (JSON data only).
 
     Inputs: `question`, `repo`, `path` (fast or slow), optionally `context_tokens` (the
@@ -73,11 +73,6 @@ class AskState(TypedDict, total=False):
     citations: list[dict[str, Any]]
     dropped: list[dict[str, Any]]
     error: str | None
-    status: str
-    summary: str
-    steps: int
-    elapsed: float
-    tokens: int
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,13 @@
 
 `setup` opens a worktree on branch `fathom/<run id>`; `baseline` runs the tests before any
 change (`repair` stops there when they already pass); `plan` is one thinking call;
-`locate` ranks where to look without the model (`agents.graphs.locate`); `think` is one
+`locate` ranks where to look without the model (`agents.graphs.fix.suspects`); `think` is one
 model turn with the tools, `act` runs its tool calls through a `ToolBox` bound to the
 worktree and snapshots what was edited; `check` parses the edited files; `test` runs the
 tests and sends failures back — the repair loop — until they pass, a budget runs out,
 or a round brings no fewer failures. `commit` squashes the work into one commit;
 `approve` asks (a LangGraph interrupt) before `apply` fast-forwards the user's branch;
-the answer may keep only part of the change (`agents.graphs.approval`).
+the answer may keep only part of the change (`agents.graphs.fix.approval`).
 A `repair` run is this graph with `kind="repair"`: its task is the failing tests.
 """
 
@@ -22,22 +22,27 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
 
 from agents.events import DiffReady, TestResult, ToolCalled
-from agents.graphs import approval
-from agents.graphs import locate as locating
-from agents.graphs.base import RunContext, State, message_dicts, messages_of, over_budget
-from agents.graphs.evidence import new_lint_errors
-from agents.graphs.report import SUCCESS, summarise, summarise_tests, tests_text
-from agents.graphs.syntax import syntax_errors
+from agents.graphs.base import (
+    RunContext,
+    RunState,
+    State,
+    message_dicts,
+    messages_of,
+    over_budget,
+)
+from agents.graphs.checks import new_lint_errors, syntax_errors
+from agents.graphs.fix import approval, suspects
+from agents.graphs.fix.report import SUCCESS, summarise, summarise_tests, tests_text
 from agents.llm import ChatMessage, ChatModelError, ToolCall
 from agents.prompts import fix as prompts
 from agents.runs import RunRecord, RunUsage
-from agents.tools import ToolBox
+from agents.toolbox import ToolBox
 from tools.git import (
     GitError,
     apply_to_branch,
@@ -58,7 +63,7 @@ MAP_TOKENS = 1_024
 REPAIR_TASK = "make the failing tests pass ({command})"
 
 
-class FixState(TypedDict, total=False):
+class FixState(RunState, total=False):
     """The `fix`/`repair` graph's state (JSON data only)."""
 
     kind: str
@@ -90,11 +95,6 @@ class FixState(TypedDict, total=False):
     selection: str
     applied: bool
     apply_message: str
-    status: str
-    summary: str
-    steps: int
-    elapsed: float
-    tokens: int
 
 
 class FixNodes:
@@ -160,7 +160,7 @@ class FixNodes:
     def locate(self, state: State) -> State:
         """Where to look: coverage, tracebacks, symbols and search (no model)."""
         baseline = state.get("baseline") or {}
-        leads = locating.gather(
+        leads = suspects.gather(
             state["worktree"], state["task"], state.get("test_command"),
             baseline.get("output", ""), failing=bool(baseline) and not baseline.get("ok"),
             timeout=self.ctx.test_timeout, note=lambda m: self.ctx.notice("locate", m))
@@ -185,7 +185,7 @@ class FixNodes:
     def _opening(self, state: State) -> list[dict[str, Any]]:
         template = prompts.TASK_REPAIR if state["kind"] == "repair" else prompts.TASK_FIX
         task = template.format(task=state["task"], plan=state.get("plan", ""),
-                               suspects=locating.describe(state.get("suspects", []))
+                               suspects=suspects.describe(state.get("suspects", []))
                                or prompts.NOTHING_LOCATED,
                                tests=self._tests_before(state))
         return message_dicts([ChatMessage.system(prompts.EDIT_SYSTEM), ChatMessage.user(task)])
@@ -276,7 +276,7 @@ class FixNodes:
     def approve(self, state: State) -> State:
         """Ask before touching the user's branch (`--yes` answers for the user).
 
-        The answer may keep only part of the change (`agents.graphs.approval`): the
+        The answer may keep only part of the change (`agents.graphs.fix.approval`): the
         branch then moves to that part, and that part is what `apply` applies.
         """
         if self.ctx.auto_approve:

@@ -1,0 +1,1 @@
+"""The `describe` graph: a pull request's title and description (`graph`)."""
